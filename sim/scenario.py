@@ -1,0 +1,359 @@
+"""Scenario files: YAML in, a frozen and validated :class:`Scenario` out, or one ScenarioError.
+
+Everything past this module sees typed, checked values; nothing else reads a raw dict.
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from pathlib import Path
+from typing import Annotated, Literal
+
+import pandas as pd
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from sim.data import CONTINENTS, countries, machine_prices, regions
+
+MAX_REQUESTS = 5_000_000  # per region set; more is an issue-5 feature (estimate + --yes)
+
+
+class ScenarioError(ValueError):
+    """Bad input: the message names the field, the value and what is allowed, in one line."""
+
+
+class DeprecatedRegionWarning(UserWarning):
+    """A region Fly.io deprecated in 2025: existing Machines run, new ones cannot be created."""
+
+
+def region_code(code: str) -> str:
+    """Check a Fly region code; warn for deprecated regions, naming the replacement."""
+    table = regions()
+    if code not in table.index:
+        hint = did_you_mean(code, table.index)
+        raise ValueError(f"{code!r} is not a Fly region{hint}; `globalness regions --all` lists them")
+    if table.at[code, "status"] == "deprecated":
+        warnings.warn(
+            f"region {code} is deprecated by Fly.io since 2025 (replacement: "
+            f"{table.at[code, 'replacement']}); simulated as if its Machines still run",
+            DeprecatedRegionWarning,
+            stacklevel=2,
+        )
+    return code
+
+
+def did_you_mean(value: str, allowed) -> str:
+    """A ` (did you mean 'x'?)` hint: a permutation of the same letters first, else the closest."""
+    allowed = list(allowed)
+    same_letters = [option for option in allowed if sorted(option) == sorted(value)]
+    close = same_letters or difflib.get_close_matches(value, allowed, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+PositiveMs = Annotated[float, Field(gt=0.0, le=600_000.0)]
+NonNegativeMs = Annotated[float, Field(ge=0.0, le=600_000.0)]
+
+
+class Users(Strict):
+    """Where the users are and how they connect."""
+
+    where: Literal["population"] | dict[str, Annotated[float, Field(gt=0)]] | Path = Field(
+        "population",
+        description="`population` (world cities by population), a mix such as "
+        "{EU: 0.5, SA: 0.3, BR: 0.2} (continent or ISO country codes), or a CSV of lat,lon,weight",
+    )
+    count: int = Field(2000, ge=1, le=1_000_000, description="distinct simulated users")
+    mobile_share: Share = Field(
+        0.5, description="share of users on mobile access (assumption; the rest on broadband)"
+    )
+    _traffic: pd.DataFrame | None = PrivateAttr(None)
+
+    @field_validator("where", mode="before")
+    @classmethod
+    def _where(cls, value):
+        if isinstance(value, str) and value != "population" and not value.endswith(".csv"):
+            raise ValueError(f"{value!r} must be 'population', a mapping of shares, or a .csv file")
+        if isinstance(value, dict):
+            known = countries()
+            for key in value:
+                if key not in CONTINENTS and key not in known:
+                    raise ValueError(
+                        f"{key!r} is neither a continent ({', '.join(CONTINENTS)}) "
+                        "nor an ISO country code"
+                    )
+        return value
+
+    @property
+    def traffic(self) -> pd.DataFrame | None:
+        """The team's own traffic table (lat, lon, weight) when ``where`` is a CSV."""
+        return self._traffic
+
+    def load_traffic(self, folder: Path) -> None:
+        if not isinstance(self.where, Path):
+            return
+        path = self.where if self.where.is_absolute() else folder / self.where
+        try:
+            table = pd.read_csv(path)
+        except (OSError, pd.errors.ParserError) as error:
+            raise ValueError(f"cannot read {path}: {error}") from None
+        missing = {"lat", "lon", "weight"} - set(table.columns)
+        if missing:
+            raise ValueError(f"{path} lacks columns {sorted(missing)}; needs lat, lon, weight")
+        bad = ~table["lat"].between(-90, 90) | ~table["lon"].between(-180, 180) | ~(table["weight"] >= 0)
+        if bad.any() or table["weight"].sum() <= 0:
+            row = int(bad.idxmax()) + 2 if bad.any() else 2
+            raise ValueError(f"{path} line {row}: lat in [-90, 90], lon in [-180, 180], weight >= 0")
+        self._traffic = table[["lat", "lon", "weight"]].astype(float)
+
+
+class Workload(Strict):
+    """How many requests, how fast, and what they carry."""
+
+    requests: int = Field(50_000, ge=1, le=MAX_REQUESTS, description="simulated requests per region set")
+    rate_rps: float = Field(50.0, gt=0, le=1e6, description="offered load [requests/s], Poisson")
+    write_share: Share = Field(0.1, description="share of requests that write")
+    response_kb: float = Field(
+        20.0, ge=0, le=1e6, description="response body [kB]; drives egress cost (assumption)"
+    )
+
+
+class App(Strict):
+    """The app as its fly.toml and `fly scale` describe it."""
+
+    primary_region: str = Field(description="PRIMARY_REGION: where writes and the database live")
+    vm: str = Field("shared-cpu-1x", description="Machine preset")
+    memory_mb: int | None = Field(None, ge=256, le=131072, description="RAM [MB]; preset minimum if unset")
+    machines_per_region: int = Field(1, ge=1, le=1000, description="started Machines in each region")
+    concurrency: int = Field(
+        20, ge=1, le=100_000, description="requests one Machine serves at once; more queue"
+    )
+    service_ms: PositiveMs = Field(20.0, description="mean app time per request [ms] (assumption)")
+    service_cv: float = Field(
+        1.0, ge=0.0, le=10.0, description="coefficient of variation of app time (1 = exponential)"
+    )
+    writes: Literal["replay", "direct"] = Field(
+        "replay",
+        description="`replay`: fly-replay from the edge to the primary; "
+        "`direct`: each write query crosses to the primary",
+    )
+    replay_decision_ms: NonNegativeMs = Field(
+        2.0, description="time for a non-primary Machine to answer fly-replay [ms] (assumption)"
+    )
+    dedicated_ipv4: bool = Field(False, description="a dedicated IPv4 address ($2/month)")
+
+    @field_validator("primary_region")
+    @classmethod
+    def _primary(cls, value: str) -> str:
+        return region_code(value)
+
+    @field_validator("vm")
+    @classmethod
+    def _vm(cls, value: str) -> str:
+        presets = sorted(set(machine_prices()["preset"]))
+        if value not in presets:
+            hint = did_you_mean(value, presets)
+            raise ValueError(f"{value!r} is not a Fly Machine preset{hint}; allowed: {', '.join(presets)}")
+        return value
+
+    @model_validator(mode="after")
+    def _memory(self):
+        if self.memory_mb is None:
+            return self
+        rows = machine_prices()[machine_prices()["preset"] == self.vm]
+        cpus, kind = int(rows["cpus"].iloc[0]), rows["cpu_kind"].iloc[0]
+        low, high = int(rows["memory_mb"].min()), cpus * (2048 if kind == "shared" else 8192)
+        if not low <= self.memory_mb <= high or self.memory_mb % 256:
+            raise ValueError(
+                f"app.memory_mb: {self.memory_mb} is not allowed for {self.vm}; "
+                f"use a multiple of 256 from {low} to {high}"
+            )
+        return self
+
+
+class Database(Strict):
+    """A single-region primary database, optional read replicas."""
+
+    region: str | None = Field(None, description="region of the primary; app.primary_region if unset")
+    queries_per_read: int = Field(2, ge=0, le=1000, description="database round trips per read")
+    queries_per_write: int = Field(3, ge=0, le=1000, description="database round trips per write")
+    query_ms: NonNegativeMs = Field(1.0, description="mean database time per query [ms] (assumption)")
+    connections: int = Field(20, ge=1, le=100_000, description="queries the primary serves at once")
+    replicas: Literal["all"] | list[str] = Field(
+        default_factory=list, description="regions with a read replica, or `all` regions of the set"
+    )
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        return None if value is None else region_code(value)
+
+    @field_validator("replicas")
+    @classmethod
+    def _replicas(cls, value):
+        return value if value == "all" else [region_code(code) for code in value]
+
+
+class Network(Strict):
+    """Parameters of the latency model; defaults and their sources in docs/model.md."""
+
+    broadband_access_ms: NonNegativeMs = Field(14.0, description="median fixed-broadband access RTT [ms]")
+    mobile_access_ms: NonNegativeMs = Field(32.0, description="median mobile access RTT [ms]")
+    internet_inflation: float = Field(
+        1.61, ge=1.0, le=10.0, description="public-internet path length over great circle"
+    )
+    backbone_inflation: float = Field(
+        1.52, ge=1.0, le=10.0, description="backbone path length over great circle"
+    )
+    backbone_overhead_ms: NonNegativeMs = Field(6.7, description="backbone RTT intercept [ms]")
+    same_region_rtt_ms: NonNegativeMs = Field(
+        1.0, description="RTT inside one region [ms] (assumption)"
+    )
+    broadband_jitter_sigma: float = Field(0.3, ge=0, le=3, description="lognormal sigma of broadband RTT above the physics floor")
+    mobile_jitter_sigma: float = Field(0.5, ge=0, le=3, description="lognormal sigma of mobile RTT above the physics floor")
+    backbone_jitter_sigma: float = Field(0.1, ge=0, le=3, description="lognormal sigma of backbone RTT above the physics floor")
+    new_connection_share: Share = Field(
+        0.2, description="share of requests opening a new connection (assumption)"
+    )
+    handshake_rtts: int = Field(2, ge=0, le=4, description="round trips to set up a connection at the edge (TCP + TLS 1.3 = 2)")
+    edges: Literal["active", "all"] = Field(
+        "active", description="edge sites: active Fly regions (plus the set's own), or all 35"
+    )
+
+
+class Scenario(Strict):
+    """A whole scenario: users, workload, app, database, network, region sets, seed."""
+
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="root of every random stream")
+    users: Users = Users()
+    workload: Workload = Workload()
+    app: App
+    database: Database = Database()
+    network: Network = Network()
+    region_sets: list[list[str]] | dict[str, list[str]] = Field(
+        description="candidate region sets, as lists (labelled a+b+c) or a mapping of name to list"
+    )
+
+    @field_validator("region_sets")
+    @classmethod
+    def _region_sets(cls, value):
+        named = value if isinstance(value, dict) else {"+".join(s): s for s in value}
+        if not named:
+            raise ValueError("give at least one region set")
+        for name, codes in named.items():
+            if not codes:
+                raise ValueError(f"{name!r} is empty")
+            if len(set(codes)) != len(codes):
+                raise ValueError(f"{name!r} lists a region twice")
+            for code in codes:
+                region_code(code)
+        return value
+
+    @model_validator(mode="after")
+    def _primary_everywhere(self):
+        for name, codes in self.named_region_sets.items():
+            if self.app.primary_region not in codes:
+                raise ValueError(
+                    f"region_sets: {name!r} lacks app.primary_region {self.app.primary_region!r}: "
+                    "every set must run the app in its primary region"
+                )
+        return self
+
+    @property
+    def named_region_sets(self) -> dict[str, tuple[str, ...]]:
+        """Region sets by label: `mad+gru+sin` for a list, the given name for a mapping."""
+        sets = self.region_sets
+        if isinstance(sets, dict):
+            return {name: tuple(codes) for name, codes in sets.items()}
+        return {"+".join(codes): tuple(codes) for codes in sets}
+
+    @property
+    def database_region(self) -> str:
+        return self.database.region or self.app.primary_region
+
+    def replicas_in(self, region_set: tuple[str, ...]) -> frozenset[str]:
+        """Regions of the set that hold a read replica (the primary's region always reads locally)."""
+        wanted = region_set if self.database.replicas == "all" else self.database.replicas
+        return frozenset(wanted) & frozenset(region_set)
+
+    def with_overrides(self, seed: int | None = None, region_sets: list[list[str]] | None = None) -> Scenario:
+        """A copy with command-line overrides, validated like the file."""
+        data = self.model_dump()
+        data["users"]["where"] = self.users.where
+        if seed is not None:
+            data["seed"] = seed
+        if region_sets:
+            data["region_sets"] = region_sets
+        return build_scenario(data, source="command line", traffic=self.users.traffic)
+
+
+def build_scenario(data: object, source: str = "scenario", traffic: pd.DataFrame | None = None, folder: Path | None = None) -> Scenario:
+    """Validate a parsed mapping into a Scenario, or raise ScenarioError naming the field."""
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{source}: the top level must be a mapping of keys such as app, region_sets")
+    try:
+        scenario = Scenario.model_validate(data)
+        if traffic is not None:
+            scenario.users._traffic = traffic
+        else:
+            scenario.users.load_traffic(folder or Path.cwd())
+    except ValidationError as error:
+        raise ScenarioError(f"{source}: {one_line(error)}") from None
+    except ValueError as error:
+        raise ScenarioError(f"{source}: users.where: {error}") from None
+    return scenario
+
+
+def one_line(error: ValidationError) -> str:
+    """The first problem of a pydantic error, as `field.path: message (got value)`."""
+    first = error.errors()[0]
+    path = ".".join(str(part) for part in first["loc"] if not str(part).startswith(("function-", "literal[", "dict[", "list[", "str", "int", "Path")))
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        parent = path.rpartition(".")[0] or "the top level"
+        allowed = _fields_at(path)
+        return f"{path}: unknown key in {parent}; allowed: {', '.join(allowed)}"
+    if first["type"] == "missing":
+        return f"{path}: required key is missing"
+    shown = "" if "input" not in first or "'" in message else f" (got {first['input']!r})"
+    return f"{path}: {message}{shown}" if path else f"{message}{shown}"
+
+
+def _fields_at(path: str) -> list[str]:
+    model: type[BaseModel] = Scenario
+    for part in path.split(".")[:-1]:
+        annotation = model.model_fields[part].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            break
+        model = annotation
+    return list(model.model_fields)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ScenarioError(f"{path}: cannot read the file ({error.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "not valid YAML"
+        raise ScenarioError(f"{path}:{where}: {problem}") from None
+    return build_scenario(data, source=str(path), folder=path.parent)
