@@ -116,9 +116,9 @@ def simulate_region_set(
         0.0,
     )
 
-    # Database: writes and replica-less reads go to the primary; others to the local replica.
-    replicas = scenario.replicas_in(region_set)
-    has_replica = np.array([code in replicas or code == scenario.database_region for code in region_set])
+    # Database: writes and reads where no replica is go to the primary; others read locally.
+    replicas = scenario.replicas_in(region_set) - {scenario.database_region}
+    has_replica = np.array([code in replicas for code in region_set])
     at_primary_db = write | ~has_replica[served]
     region_db_km = site_distance_km(table, list(region_set), [scenario.database_region])[:, 0]
     db_km = np.where(at_primary_db, region_db_km[served], 0.0)

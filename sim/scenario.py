@@ -285,7 +285,7 @@ class Scenario(Strict):
         return self.database.region or self.app.primary_region
 
     def replicas_in(self, region_set: tuple[str, ...]) -> frozenset[str]:
-        """Regions of the set that hold a read replica (the primary's region always reads locally)."""
+        """Regions of the set that hold a read replica."""
         wanted = region_set if self.database.replicas == "all" else self.database.replicas
         return frozenset(wanted) & frozenset(region_set)
 

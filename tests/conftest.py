@@ -1,0 +1,31 @@
+"""Shared fixtures: small scenarios that run in well under a second."""
+
+import warnings
+
+import pytest
+
+from sim import DeprecatedRegionWarning, build_scenario
+
+SMALL = {
+    "seed": 1,
+    "users": {"where": "population", "count": 500},
+    "workload": {"requests": 3000, "rate_rps": 20, "write_share": 0.2},
+    "app": {"primary_region": "iad"},
+    "database": {"replicas": "all"},
+    "region_sets": [["iad"], ["iad", "fra", "sin"]],
+}
+
+
+def small_scenario(**sections):
+    """SMALL with some top-level sections replaced or merged (one level deep)."""
+    data = {key: (dict(value) if isinstance(value, dict) else value) for key, value in SMALL.items()}
+    for key, value in sections.items():
+        data[key] = {**data[key], **value} if isinstance(value, dict) and key != "region_sets" else value
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecatedRegionWarning)
+        return build_scenario(data)
+
+
+@pytest.fixture
+def scenario():
+    return small_scenario()

@@ -1,0 +1,137 @@
+"""The command line: outputs, exit codes, one-line errors, nothing half-written."""
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import SMALL
+
+from sim.cli import main
+
+
+@pytest.fixture
+def scenario_file(tmp_path):
+    path = tmp_path / "small.yaml"
+    path.write_text(yaml.safe_dump(SMALL))
+    return path
+
+
+def test_run_prints_the_comparison_and_writes_the_outputs(scenario_file, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(scenario_file), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "p50 ms" in printed and "$/month" in printed and "iad+fra+sin" in printed
+    summary = pd.read_csv(out / "summary.csv")
+    assert list(summary["region_set"]) == ["iad", "iad+fra+sin"]
+    assert {"requests", "p50_ms", "p90_ms", "p99_ms", "monthly_cost_usd"} <= set(summary.columns)
+    assert (summary["p99_ms"] >= summary["p90_ms"]).all() and (summary["p90_ms"] >= summary["p50_ms"]).all()
+    by_continent = pd.read_csv(out / "by_continent.csv")
+    assert {"region_set", "continent", "requests", "p50_ms", "p99_ms"} <= set(by_continent.columns)
+    log = pd.read_parquet(out / "requests.parquet")
+    assert len(log) == 2 * SMALL["workload"]["requests"]
+    assert (out / "latency_cdf.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| iad+fra+sin |" in (out / "report.md").read_text()
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_overrides_replace_seed_and_region_sets(scenario_file, tmp_path):
+    out = tmp_path / "out"
+    assert main(["run", str(scenario_file), "--out", str(out), "--seed", "3",
+                 "--regions", "iad", "--regions", "iad,syd"]) == 0
+    assert list(pd.read_csv(out / "summary.csv")["region_set"]) == ["iad", "iad+syd"]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"app": {"primary_region": "mda"}}, "did you mean 'mad'"),
+        ({"workload": {"requests": 0, "rate_rps": 1}}, "workload.requests"),
+        ({"region_sets": [["fra"]]}, "lacks app.primary_region"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, change, expected):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({**SMALL, **change}))
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and expected in err[0]
+    assert str(path) in err[0]
+    assert not out.exists()
+
+
+def test_bad_region_override_exits_2(scenario_file, tmp_path, capsys):
+    assert main(["run", str(scenario_file), "--regions", "iad,zzz"]) == 2
+    assert "'zzz' is not a Fly region" in capsys.readouterr().err
+
+
+def test_usage_errors_exit_2_in_one_line(capsys):
+    assert main(["run"]) == 2
+    assert main(["frobnicate"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2 and all(line.startswith("error: ") for line in lines)
+
+
+def test_missing_scenario_file_exits_2(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "nope.yaml")]) == 2
+    assert "cannot read the file" in capsys.readouterr().err
+
+
+def test_validate_reports_the_sets(scenario_file, capsys):
+    assert main(["validate", str(scenario_file)]) == 0
+    assert "ok: 3,000 requests x 2 region sets (iad, iad+fra+sin)" in capsys.readouterr().out
+
+
+def test_rtt_between_regions_and_coordinates(capsys):
+    assert main(["rtt", "iad", "iad"]) == 0
+    assert float(capsys.readouterr().out) == pytest.approx(1.0)  # same site
+    assert main(["rtt", "lhr", "40.71,-74.01"]) == 0
+    median = float(capsys.readouterr().out)
+    # Above the fibre floor (55.7 ms). The distance-only fit gives ~91 ms where the direct
+    # transatlantic cables measure ~70 ms: corridors are issue 3's calibration.
+    assert 5570 * 2 / 200 < median < 100
+    assert main(["rtt", "lhr", "40.71,-74.01", "--access", "mobile"]) == 0
+    assert float(capsys.readouterr().out) > median
+
+
+def test_rtt_bad_place_exits_2(capsys):
+    assert main(["rtt", "lhr", "95,0"]) == 2
+    assert main(["rtt", "lhr", "narnia"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 2
+
+
+def test_rtt_pairs_adds_a_column(tmp_path, capsys):
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("from_lat,from_lon,to_lat,to_lon\n51.5,-0.13,40.71,-74.01\n1.3,103.8,1.3,103.8\n")
+    assert main(["rtt", "--pairs", str(pairs)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].endswith(",rtt_ms_p50") and len(lines) == 3
+    bad = tmp_path / "bad.csv"
+    bad.write_text("from_lat,from_lon\n1,2\n")
+    assert main(["rtt", "--pairs", str(bad)]) == 2
+
+
+def test_regions_lists_active_and_all(capsys):
+    assert main(["regions"]) == 0
+    active = capsys.readouterr().out
+    assert "gru" in active and "mad" not in active
+    assert main(["regions", "--all"]) == 0
+    assert "cdg" in capsys.readouterr().out
+
+
+def test_version_and_help(capsys):
+    assert main(["--version"]) == 0
+    assert "globalness" in capsys.readouterr().out
+    assert main(["--help"]) == 0
+    assert "globalness run scenarios/fly-seed.yaml" in capsys.readouterr().out
+
+
+def test_python_dash_m_sim_works_from_any_directory(tmp_path):
+    """Data ships with the package: the command finds it outside the checkout."""
+    done = subprocess.run(
+        [sys.executable, "-m", "sim", "rtt", "mad", "sin"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout) > 2 * 10_000 / 200

@@ -1,0 +1,78 @@
+"""Monthly bills against the Fly.io pricing page (fly.md 2.1, 2.2, 2.5; captured 2025-08-19)."""
+
+import numpy as np
+import pytest
+
+from sim.cost import compute_usd_month, egress_usd_month, machine_usd_month, monthly_cost
+
+
+@pytest.mark.parametrize(
+    ("vm", "memory_mb", "region", "usd"),
+    [
+        ("shared-cpu-1x", 256, "iad", 1.94),  # pricing table, iad baseline
+        ("shared-cpu-1x", None, "iad", 1.94),  # unset memory: the preset's smallest size
+        ("shared-cpu-1x", 256, "gru", 3.14),  # fly.md 2.2 regional table
+        ("performance-1x", 2048, "iad", 31.00),
+        ("shared-cpu-1x", 1024, "sjc", 6.79),  # docs cost management: 3 x shared-1x-1GB sjc = $20.37
+        ("shared-cpu-1x", 256, "lax", 2.33),  # PR #1612 worked example: lax $1.94 -> $2.33
+    ],
+)
+def test_listed_machine_prices(vm, memory_mb, region, usd):
+    assert round(machine_usd_month(vm, memory_mb, region), 2) == usd
+
+
+def test_extra_ram_off_the_table():
+    # "preset price plus about $5 per 30 days per GB of additional RAM" (pricing page)
+    assert machine_usd_month("shared-cpu-1x", 768, "iad") == pytest.approx(1.944 + 0.5 * 5.00)
+    assert machine_usd_month("shared-cpu-1x", 768, "lhr") == pytest.approx((1.944 + 0.5 * 5.00) * 1.1346)
+
+
+def test_compute_is_linear_in_machines():
+    one_iad, one_gru = (machine_usd_month("shared-cpu-1x", 1024, code) for code in ("iad", "gru"))
+    assert compute_usd_month("shared-cpu-1x", 1024, {"iad": 3, "gru": 2}) == pytest.approx(3 * one_iad + 2 * one_gru)
+    assert compute_usd_month("shared-cpu-1x", 1024, {"sjc": 3}) == pytest.approx(20.37, abs=0.03)
+
+
+def test_egress_in_the_edge_region_pays_only_the_public_rate():
+    # 1 GB leaving iad to the internet: North America $0.02/GB (fly.md 2.5)
+    assert egress_usd_month(np.array(["iad"]), np.array(["iad"]), 1, 1e6) == pytest.approx(0.02)
+    assert egress_usd_month(np.array(["syd"]), np.array(["syd"]), 1, 1e6) == pytest.approx(0.04)
+    assert egress_usd_month(np.array(["jnb"]), np.array(["jnb"]), 1, 1e6) == pytest.approx(0.12)
+
+
+@pytest.mark.parametrize(
+    ("edge", "served", "usd_per_gb"),
+    [
+        ("lhr", "iad", 0.02 + 0.006),  # public Europe + private North America
+        ("sin", "syd", 0.04 + 0.015),  # public Asia Pacific + private Oceania
+        ("bom", "sin", 0.12 + 0.015),  # public India + private Asia Pacific
+        ("iad", "jnb", 0.02 + 0.050),  # public North America + private Africa
+    ],
+)
+def test_cross_region_adds_the_serving_regions_private_rate(edge, served, usd_per_gb):
+    assert egress_usd_month(np.array([edge]), np.array([served]), 1, 1e6) == pytest.approx(usd_per_gb)
+
+
+def test_egress_is_linear_in_bytes_requests_and_path_shares():
+    edge, served = np.array(["iad", "lhr", "lhr", "nrt"]), np.array(["iad", "lhr", "iad", "nrt"])
+    base = egress_usd_month(edge, served, 1e6, 20.0)
+    assert egress_usd_month(edge, served, 1e6, 60.0) == pytest.approx(3 * base)
+    assert egress_usd_month(edge, served, 5e6, 20.0) == pytest.approx(5 * base)
+    # 1e6 requests x 20 kB = 20 GB, a quarter on each path
+    assert base == pytest.approx(20 * (0.02 + 0.02 + 0.026 + 0.04) / 4)
+    assert egress_usd_month(np.array([]), np.array([]), 1e6, 20.0) == 0.0
+
+
+def test_monthly_cost_items_add_up_and_ipv4_costs_two_dollars():
+    # dedicated IPv4 $2/month (fly.md 2.5)
+    edge, served = np.array(["lhr", "gru"]), np.array(["iad", "gru"])
+    args = ("shared-cpu-1x", 512, {"iad": 2, "gru": 1})
+    without = monthly_cost(*args, False, edge, served, 10.0, 20.0)
+    with_ip = monthly_cost(*args, True, edge, served, 10.0, 20.0)
+    for bill in (without, with_ip):
+        parts = bill[["compute_usd_month", "egress_usd_month", "ipv4_usd_month"]]
+        assert bill["monthly_cost_usd"] == pytest.approx(parts.sum())
+    assert with_ip["monthly_cost_usd"] - without["monthly_cost_usd"] == pytest.approx(2.00)
+    assert without["compute_usd_month"] == pytest.approx(compute_usd_month(*args))
+    # 10 rps x 2,592,000 s x 20 kB = 518.4 GB, half lhr->iad, half in gru
+    assert without["egress_usd_month"] == pytest.approx(518.4 * (0.026 + 0.04) / 2)

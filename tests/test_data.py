@@ -1,0 +1,66 @@
+"""Packaged tables against Fly.io's own lists (sources: /work/shared/reference/fly.md)."""
+
+import pandas as pd
+import pytest
+
+from sim.data import CONTINENTS, data_path, egress_prices, measured_rtts, regions
+
+# flyctl internal/command/launch/plan_builder.go, PR #4623 (2025-10-28); fly.md section 1.2
+FLYCTL_REPLACEMENTS = {
+    "atl": "dfw", "den": "dfw", "mia": "dfw", "gdl": "dfw", "qro": "dfw",
+    "bos": "ewr", "phx": "lax", "sea": "sjc", "yul": "yyz", "waw": "ams",
+    "mad": "cdg", "otp": "fra", "bog": "gru", "gig": "gru", "scl": "gru",
+    "eze": "gru", "hkg": "sin",
+}  # fmt: skip
+
+
+def test_35_regions_18_active_17_deprecated():
+    # fly.md 1.2: 35 deployable regions (docs 2024) -> 18 deployable (2025-10)
+    status = regions()["status"]
+    assert len(status) == 35
+    assert status.value_counts().to_dict() == {"active": 18, "deprecated": 17}
+
+
+def test_replacements_equal_the_flyctl_map():
+    table = regions()
+    deprecated = table[table["status"] == "deprecated"]
+    assert deprecated["replacement"].to_dict() == FLYCTL_REPLACEMENTS
+    assert (table.loc[deprecated["replacement"], "status"] == "active").all()
+    assert table.loc[table["status"] == "active", "replacement"].isna().all()
+
+
+@pytest.mark.parametrize(("code", "multiplier"), [("iad", 1.0), ("ewr", 1.0), ("gru", 1.6154), ("sjc", 1.1923)])
+def test_price_multipliers(code, multiplier):
+    # fly.md 2.2: ratios of the 2025-08-19 pricing-page capture to iad
+    assert regions().at[code, "price_multiplier"] == pytest.approx(multiplier, abs=1e-4)
+
+
+def test_continents_and_egress_groups_are_known():
+    table = regions()
+    assert set(table["continent"]) <= set(CONTINENTS)
+    assert set(table["egress_group"]) <= set(egress_prices().index)
+
+
+def test_egress_prices_match_the_pricing_page():
+    # fly.md 2.5 (fly.io/docs/about/pricing/#data-transfer-pricing)
+    expected = {
+        "North America": (0.02, 0.006), "Europe": (0.02, 0.006),
+        "Asia Pacific": (0.04, 0.015), "Oceania": (0.04, 0.015), "South America": (0.04, 0.015),
+        "Africa": (0.12, 0.050), "India": (0.12, 0.050),
+    }  # fmt: skip
+    table = egress_prices()
+    assert {g: (r.public_usd_per_gb, r.private_usd_per_gb) for g, r in table.iterrows()} == expected
+
+
+def test_data_found_from_another_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("regions.csv", "fly_machine_prices.csv", "fly_egress.csv", "fly_rates.csv"):
+        assert data_path(name).is_file()
+        assert tmp_path not in data_path(name).parents
+    assert len(pd.read_csv(data_path("regions.csv"))) == 35
+    assert len(measured_rtts("wonderproxy_2011")) == 44
+
+
+def test_missing_data_file_names_the_file():
+    with pytest.raises(FileNotFoundError, match="no_such_table.csv"):
+        data_path("no_such_table.csv")

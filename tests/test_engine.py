@@ -1,0 +1,145 @@
+"""The engine: request log schema, conservation, determinism, queueing theory, routing."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import small_scenario
+
+from sim.engine import OUTCOMES, PARTS, Draws, run_des, simulate
+
+COLUMNS = [
+    "region_set", "replication", "t_s", "user_lat", "user_lon", "country", "continent", "access",
+    "kind", "edge", "served_region", "outcome", *PARTS, "total_ms",
+]
+
+
+@pytest.fixture(scope="module")
+def log():
+    return simulate(small_scenario())
+
+
+def test_request_log_has_the_design_columns_and_compact_types(log):
+    assert list(log.columns) == COLUMNS
+    for column in ("region_set", "country", "continent", "access", "kind", "edge", "served_region", "outcome"):
+        assert isinstance(log[column].dtype, pd.CategoricalDtype), column
+    for column in (*PARTS, "total_ms", "user_lat", "user_lon"):
+        assert log[column].dtype == np.float32, column
+    assert log.memory_usage(deep=True).sum() / len(log) < 100  # bytes per request
+
+
+def test_every_request_has_one_outcome(log):
+    assert len(log) == 2 * 3000
+    assert log["outcome"].isin(OUTCOMES).all()
+    assert log.groupby("region_set", observed=True).size().tolist() == [3000, 3000]
+
+
+def test_parts_add_up_to_total(log):
+    parts = log[list(PARTS)].to_numpy(dtype=np.float64).sum(axis=1)
+    np.testing.assert_allclose(log["total_ms"], parts, rtol=1e-5)
+    assert (log[list(PARTS)] >= 0).all().all()
+
+
+def test_same_seed_same_log_and_other_seed_differs():
+    a, b = simulate(small_scenario()), simulate(small_scenario())
+    pd.testing.assert_frame_equal(a, b)
+    c = simulate(small_scenario(seed=2))
+    assert not np.array_equal(a["total_ms"], c["total_ms"])
+
+
+def test_region_sets_share_users_and_arrivals(log):
+    """Common random numbers: each set sees the same requests, only their routes differ."""
+    one, three = (group for _, group in log.groupby("region_set", observed=True))
+    np.testing.assert_array_equal(one["t_s"], three["t_s"])
+    np.testing.assert_array_equal(one["user_lat"], three["user_lat"])
+    np.testing.assert_array_equal(one["client_edge_ms"], three["client_edge_ms"])
+
+
+def test_single_region_serves_everything_and_replays_nothing(log):
+    one = log[log["region_set"] == "iad"]
+    assert (one["served_region"] == "iad").all()
+    assert (one["replay_ms"] == 0).all()
+
+
+def test_writes_replay_to_the_primary(log):
+    three = log[log["region_set"] == "iad+fra+sin"]
+    writes = three[three["kind"] == "write"]
+    assert (writes["served_region"] == "iad").all()
+    far = writes[writes["edge"].isin(["fra", "sin", "ams", "nrt"])]
+    assert len(far) and (far["replay_ms"] > 0).all()
+    reads = three[three["kind"] == "read"]
+    assert set(reads["served_region"]) == {"iad", "fra", "sin"}
+
+
+def test_direct_writes_cross_to_the_primary_per_query():
+    log = simulate(small_scenario(app={"primary_region": "iad", "writes": "direct"}))
+    writes = log[(log["region_set"] == "iad+fra+sin") & (log["kind"] == "write")]
+    assert (writes["replay_ms"] == 0).all()
+    in_sin = writes[writes["served_region"] == "sin"]
+    # 3 queries x the sin-iad backbone RTT (~250 ms each) dominate the database time.
+    assert in_sin["db_ms"].median() > 3 * 200
+
+
+def test_extra_regions_help_far_users_with_replicas(log):
+    p50 = log.groupby(["region_set", "continent"], observed=True)["total_ms"].median().unstack()
+    assert p50.loc["iad+fra+sin", "EU"] < p50.loc["iad", "EU"] - 40
+    assert p50.loc["iad+fra+sin", "AS"] < p50.loc["iad", "AS"] - 80
+
+
+def test_without_replicas_extra_regions_make_reads_slower():
+    """Reads served far from the only database pay an ocean per query: the classic trap."""
+    log = simulate(small_scenario(database={"replicas": []}))
+    reads = log[(log["kind"] == "read") & (log["continent"] == "AS")]
+    p50 = reads.groupby("region_set", observed=True)["total_ms"].median()
+    assert p50["iad+fra+sin"] > p50["iad"]
+
+
+def erlang_c_wait_ms(servers: int, arrival_per_ms: float, mean_service_ms: float) -> float:
+    """Mean wait in queue of M/M/c (Erlang C): W_q = C(c, a) / (c mu - lambda)."""
+    a = arrival_per_ms * mean_service_ms
+    top = a**servers / math.factorial(servers) * servers / (servers - a)
+    p_wait = top / (sum(a**k / math.factorial(k) for k in range(servers)) + top)
+    return p_wait / (servers / mean_service_ms - arrival_per_ms)
+
+
+@pytest.mark.parametrize(("servers", "load"), [(1, 0.7), (3, 0.85)])
+def test_machine_queue_matches_erlang_c(servers, load):
+    rng = np.random.default_rng(5)
+    n, service_ms = 200_000, 20.0
+    rate_per_ms = load * servers / service_ms
+    draws = Draws(
+        arrival_ms=np.cumsum(rng.exponential(1 / rate_per_ms, n)),
+        served=np.zeros(n, dtype=np.int64),
+        app_ms=rng.exponential(service_ms, n),
+        db_service_ms=np.zeros(n),
+        db_rtt_ms=np.zeros(n),
+        at_primary_db=np.zeros(n, dtype=bool),
+    )
+    queue_ms, _ = run_des(draws, 1, servers, 1)
+    expected = erlang_c_wait_ms(servers, rate_per_ms, service_ms)
+    assert queue_ms[n // 10 :].mean() == pytest.approx(expected, rel=0.08)
+
+
+def test_more_capacity_never_raises_waiting():
+    rng = np.random.default_rng(9)
+    n = 20_000
+    draws = Draws(
+        arrival_ms=np.cumsum(rng.exponential(2.0, n)),
+        served=rng.integers(0, 2, n),
+        app_ms=rng.exponential(15.0, n),
+        db_service_ms=rng.exponential(1.0, n),
+        db_rtt_ms=np.zeros(n),
+        at_primary_db=rng.random(n) < 0.5,
+    )
+    waits = [run_des(draws, 2, slots, 2)[0].mean() for slots in (5, 6, 8, 12)]
+    assert waits == sorted(waits, reverse=True)
+    assert waits[0] > 0
+    db_waits = [run_des(draws, 2, 8, connections)[1].mean() for connections in (1, 2, 4)]
+    assert db_waits == sorted(db_waits, reverse=True)
+
+
+def test_overload_builds_a_queue():
+    busy = simulate(small_scenario(workload={"rate_rps": 2000}, app={"primary_region": "iad", "concurrency": 1}))
+    calm = simulate(small_scenario(app={"primary_region": "iad", "concurrency": 1}))
+    assert busy["queue_ms"].mean() > 10 * max(calm["queue_ms"].mean(), 0.1)

@@ -1,0 +1,103 @@
+"""Scenario validation: every mistake is one ScenarioError naming the field and the value."""
+
+import warnings
+
+import pytest
+import yaml
+from conftest import SMALL, small_scenario
+
+from sim import DeprecatedRegionWarning, ScenarioError, build_scenario, load_scenario
+
+
+def error_for(text: str) -> str:
+    with pytest.raises(ScenarioError) as caught, warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecatedRegionWarning)
+        build_scenario(yaml.safe_load(text))
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("app: {primary_region: mda}\nregion_sets: [[mad]]", "app.primary_region: 'mda' is not a Fly region (did you mean 'mad'?)"),
+        ("app: {primary_region: iad}\nregion_sets: [[iad, xyz]]", "'xyz' is not a Fly region"),
+        ("app: {primary_region: iad, colour: red}\nregion_sets: [[iad]]", "app.colour: unknown key in app; allowed: primary_region"),
+        ("app: {primary_region: iad}\nregion_sets: [[iad]]\nworkload: {rate_rps: -1}", "workload.rate_rps: Input should be greater than 0 (got -1)"),
+        ("app: {primary_region: iad}\nregion_sets: [[iad]]\nworkload: {write_share: 1.5}", "workload.write_share"),
+        ("region_sets: [[iad]]", "app: required key is missing"),
+        ("app: {primary_region: iad}\nregion_sets: [[fra]]", "'fra' lacks app.primary_region 'iad'"),
+        ("app: {primary_region: iad}\nregion_sets: [[iad, iad]]", "lists a region twice"),
+        ("app: {primary_region: iad}\nregion_sets: []", "at least one region set"),
+        ("app: {primary_region: iad, vm: shared-cpu-3x}\nregion_sets: [[iad]]", "app.vm: 'shared-cpu-3x' is not a Fly Machine preset"),
+        ("app: {primary_region: iad, memory_mb: 4096}\nregion_sets: [[iad]]", "4096 is not allowed for shared-cpu-1x"),
+        ("app: {primary_region: iad}\nregion_sets: [[iad]]\nusers: {where: {XX: 1}}", "users.where: 'XX' is neither a continent"),
+        ("app: {primary_region: iad}\nregion_sets: [[iad]]\nusers: {where: moon}", "users.where"),
+        ("app: {primary_region: iad}\nregion_sets: [[iad]]\nnetwork: {handshake_rtts: 9}", "network.handshake_rtts"),
+        ("- just\n- a list", "the top level must be a mapping"),
+    ],
+)
+def test_bad_values_name_the_field(text, expected):
+    assert expected in error_for(text)
+
+
+def test_deprecated_region_warns_with_its_replacement():
+    with pytest.warns(DeprecatedRegionWarning, match="region mad is deprecated.*replacement: cdg"):
+        build_scenario({"app": {"primary_region": "mad"}, "region_sets": [["mad"]]})
+
+
+def test_region_sets_are_labelled_by_their_codes_or_names():
+    listed = small_scenario()
+    assert list(listed.named_region_sets) == ["iad", "iad+fra+sin"]
+    named = small_scenario(region_sets={"home": ["iad"], "world": ["iad", "syd"]})
+    assert named.named_region_sets == {"home": ("iad",), "world": ("iad", "syd")}
+
+
+def test_defaults_fill_what_the_file_leaves_out():
+    minimal = build_scenario({"app": {"primary_region": "iad"}, "region_sets": [["iad"]]})
+    assert minimal.database_region == "iad"
+    assert minimal.app.concurrency == 20  # Fly's default soft_limit
+    assert minimal.network.handshake_rtts == 2  # TCP + TLS 1.3
+
+
+def test_scenario_is_frozen(scenario):
+    with pytest.raises(Exception, match="frozen"):
+        scenario.seed = 5
+
+
+def test_traffic_csv_is_read_relative_to_the_scenario(tmp_path):
+    (tmp_path / "traffic.csv").write_text("lat,lon,weight\n40.42,-3.70,3\n-34.6,-58.4,1\n")
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({**SMALL, "users": {"where": "traffic.csv", "count": 100}}))
+    loaded = load_scenario(path)
+    assert loaded.users.traffic["weight"].tolist() == [3.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("csv", "expected"),
+    [("lat,lon\n1,2\n", "lacks columns ['weight']"), ("lat,lon,weight\n91,0,1\n", "line 2")],
+)
+def test_bad_traffic_csv_is_one_clear_line(tmp_path, csv, expected):
+    (tmp_path / "traffic.csv").write_text(csv)
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({**SMALL, "users": {"where": "traffic.csv"}}))
+    with pytest.raises(ScenarioError, match="users.where") as caught:
+        load_scenario(path)
+    assert expected in str(caught.value)
+
+
+def test_unreadable_and_malformed_files(tmp_path):
+    with pytest.raises(ScenarioError, match="cannot read the file"):
+        load_scenario(tmp_path / "missing.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("app: [1\n")
+    with pytest.raises(ScenarioError, match=r"broken.yaml: line \d+"):
+        load_scenario(broken)
+
+
+def test_yaml_object_tags_are_refused(tmp_path):
+    evil = tmp_path / "evil.yaml"
+    evil.write_text("seed: !!python/object/apply:os.system ['echo hi']\n")
+    with pytest.raises(ScenarioError):
+        load_scenario(evil)
