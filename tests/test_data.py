@@ -29,7 +29,9 @@ def test_replacements_equal_the_flyctl_map():
     assert table.loc[table["status"] == "active", "replacement"].isna().all()
 
 
-@pytest.mark.parametrize(("code", "multiplier"), [("iad", 1.0), ("ewr", 1.0), ("gru", 1.6154), ("sjc", 1.1923)])
+@pytest.mark.parametrize(
+    ("code", "multiplier"), [("iad", 1.0), ("ewr", 1.0), ("gru", 1.6154), ("sjc", 1.1923)]
+)
 def test_price_multipliers(code, multiplier):
     # fly.md 2.2: ratios of the 2025-08-19 pricing-page capture to iad
     assert regions().at[code, "price_multiplier"] == pytest.approx(multiplier, abs=1e-4)

@@ -10,14 +10,16 @@ from sim.geo import EARTH_RADIUS_KM, haversine_km, place_users
 
 def random_points(n, seed):
     rng = np.random.default_rng(seed)
-    return rng.uniform(-90, 90, n), rng.uniform(-180, 180, n), rng.uniform(-90, 90, n), rng.uniform(-180, 180, n)
+    lat, lon = rng.uniform(-90, 90, (2, n)), rng.uniform(-180, 180, (2, n))
+    return lat[0], lon[0], lat[1], lon[1]
 
 
 def test_haversine_matches_geopy_great_circle():
     # geopy's great_circle (atan2 form) is the reference; same radius so only the formula is tested
     lat1, lon1, lat2, lon2 = random_points(2000, seed=1)
     expected = [
-        great_circle((a, b), (c, d), radius=EARTH_RADIUS_KM).km for a, b, c, d in zip(lat1, lon1, lat2, lon2)
+        great_circle((a, b), (c, d), radius=EARTH_RADIUS_KM).km
+        for a, b, c, d in zip(lat1, lon1, lat2, lon2, strict=True)
     ]
     np.testing.assert_allclose(haversine_km(lat1, lon1, lat2, lon2), expected, rtol=1e-9)
 
@@ -29,14 +31,16 @@ def test_london_new_york():
 
 def test_symmetric_and_zero_on_the_same_point():
     lat1, lon1, lat2, lon2 = random_points(1000, seed=2)
-    np.testing.assert_allclose(haversine_km(lat1, lon1, lat2, lon2), haversine_km(lat2, lon2, lat1, lon1), rtol=1e-12)
+    there, back = haversine_km(lat1, lon1, lat2, lon2), haversine_km(lat2, lon2, lat1, lon1)
+    np.testing.assert_allclose(there, back, rtol=1e-12)
     assert np.all(haversine_km(lat1, lon1, lat1, lon1) == 0.0)
 
 
 @pytest.mark.parametrize(("lat", "lon"), [(0.0, 0.0), (45.0, 10.0), (-33.9, 151.2), (90.0, 0.0)])
 def test_antipodes_are_half_a_circumference(lat, lon):
     antipode_lon = lon - 180.0 if lon > 0 else lon + 180.0
-    assert haversine_km(lat, lon, -lat, antipode_lon) == pytest.approx(np.pi * EARTH_RADIUS_KM, rel=1e-12)
+    half_km = np.pi * EARTH_RADIUS_KM
+    assert haversine_km(lat, lon, -lat, antipode_lon) == pytest.approx(half_km, rel=1e-12)
 
 
 def test_same_seed_same_users():

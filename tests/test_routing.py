@@ -33,7 +33,8 @@ def test_adding_a_site_never_moves_a_user_farther(table):
     for k in range(1, len(order) + 1):
         sites = order[:k]
         picked = nearest_site(lat, lon, table, sites)
-        km = haversine_km(lat, lon, table.loc[sites, "lat"].to_numpy()[picked], table.loc[sites, "lon"].to_numpy()[picked])
+        site = table.loc[sites].iloc[picked]
+        km = haversine_km(lat, lon, site["lat"].to_numpy(), site["lon"].to_numpy())
         assert np.all(km <= previous_km)
         previous_km = km
 

@@ -1,0 +1,59 @@
+"""Imports point one way (docs/architecture.md): a module imports only from lower layers."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import sim
+
+# Bottom to top; a module may import any module listed before it, never one after.
+ORDER = [
+    "data",  # data: packaged tables
+    "scenario",  # input: YAML -> Scenario
+    "geo", "network", "routing", "cost",  # model: pure functions over arrays
+    "engine",  # engine: SimPy
+    "report", "plots",  # report: tables and figures from the request log
+    "__init__", "cli", "__main__",  # face: the Python API and the command
+]
+ONLY_IN = {"simpy": {"engine"}, "matplotlib": {"plots", "cli", "__init__"}, "yaml": {"scenario"}}
+SOURCE = Path(sim.__file__).parent
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            if node.module == "sim":
+                names |= {f"sim.{alias.name}" for alias in node.names}
+    return names
+
+
+MODULES = sorted(p for p in SOURCE.glob("*.py"))
+
+
+def test_every_module_has_a_layer():
+    assert {p.stem for p in MODULES} == set(ORDER)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.stem)
+def test_imports_point_down(path):
+    me = path.stem
+    for name in imports_of(path):
+        top = name.split(".")[0]
+        if top in ONLY_IN:
+            assert me in ONLY_IN[top], f"{me} imports {top}"
+        if top != "sim" or name == "sim":
+            continue
+        other = name.split(".")[1]
+        assert ORDER.index(other) < ORDER.index(me), f"{me} imports {other}, a higher layer"
+
+
+def test_public_api_is_short_and_present():
+    assert sim.__all__ == sorted(sim.__all__)
+    for name in sim.__all__:
+        assert hasattr(sim, name)

@@ -1,0 +1,14 @@
+"""The README's set-up commands are the ones CI runs, and its example output is current."""
+
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_ci_runs_the_readme_commands():
+    readme = ROOT.joinpath("README.md").read_text()
+    commands = [line for line in readme.splitlines() if line.startswith("python3 -m venv")]
+    assert len(commands) == 2
+    ci = ROOT.joinpath(".ci", "run").read_text()
+    for command in commands:
+        assert f"{command} || exit 1" in ci

@@ -1,0 +1,40 @@
+"""Every shipped scenario validates and runs, and the seed answers its question."""
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+import sim
+
+SCENARIOS = sorted((Path(__file__).parents[1] / "scenarios").glob("*.yaml"))
+
+
+def test_there_are_scenarios():
+    assert {p.name for p in SCENARIOS} >= {"fly-seed.yaml", "saas-api.yaml", "internal-tool.yaml"}
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
+def test_scenario_runs(path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sim.DeprecatedRegionWarning)
+        scenario = sim.load_scenario(path)
+        # A tenth of the requests keeps the suite quick; the shape of the answer is the same.
+        workload = {**scenario.workload.model_dump(), "requests": scenario.workload.requests // 10}
+        small = sim.build_scenario(
+            {**scenario.model_dump(), "workload": workload}, traffic=scenario.users.traffic
+        )
+    result = sim.run(small)
+    assert list(result.summary["region_set"]) == list(scenario.named_region_sets)
+    assert (result.summary["requests"] == small.workload.requests).all()
+    assert (result.summary["monthly_cost_usd"] > 0).all()
+
+
+def test_seed_multi_region_helps_south_america_and_asia_and_costs_more():
+    with pytest.warns(sim.DeprecatedRegionWarning, match="region mad is deprecated.*cdg"):
+        result = sim.run(sim.load_scenario(Path(__file__).parents[1] / "scenarios" / "fly-seed.yaml"))
+    p50 = result.by_continent.pivot(index="region_set", columns="continent", values="p50_ms")
+    for continent in ("SA", "AS"):
+        assert p50.loc["mad+gru+sin", continent] < 0.8 * p50.loc["mad", continent]
+    cost = result.summary.set_index("region_set")["monthly_cost_usd"]
+    assert cost["mad+gru+sin"] > cost["mad"]
