@@ -1,11 +1,11 @@
 """globalness: is going multi-region worth it for this app, in milliseconds and dollars?
 
-    import sim
-    result = sim.run(sim.load_scenario("scenarios/fly-seed.yaml"))
-    result.summary          # one row per region set: p50/p90/p99 [ms], monthly cost [USD]
-    result.by_continent     # p50/p90/p99 per region set and user continent
-    result.requests         # the request log, one row per simulated request
-    result.plot_cdf()       # matplotlib Figure
+import sim
+result = sim.run(sim.load_scenario("scenarios/fly-seed.yaml"))
+result.summary          # one row per region set: p50/p90/p99 [ms], monthly cost [USD]
+result.by_continent     # p50/p90/p99 per region set and user continent
+result.requests         # the request log, one row per simulated request
+result.plot_cdf()       # matplotlib Figure
 """
 
 from __future__ import annotations
@@ -19,7 +19,13 @@ from matplotlib.figure import Figure
 
 from sim import plots, report
 from sim.engine import simulate
-from sim.scenario import DeprecatedRegionWarning, Scenario, ScenarioError, build_scenario, load_scenario
+from sim.scenario import (
+    DeprecatedRegionWarning,
+    Scenario,
+    ScenarioError,
+    build_scenario,
+    load_scenario,
+)
 
 try:
     __version__ = version("globalness")

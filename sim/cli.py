@@ -80,9 +80,19 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="folder for the CSVs, request log, chart and report")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="folder for the CSVs, request log, chart and report",
+)
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="override the scenario's seed")
-@click.option("--regions", "region_sets", multiple=True, metavar="a,b,c", help="a region set (repeat for more); replaces the scenario's")
+@click.option(
+    "--regions",
+    "region_sets",
+    multiple=True,
+    metavar="a,b,c",
+    help="a region set (repeat for more); replaces the scenario's",
+)
 def run(scenario: Path, out: Path | None, seed: int | None, region_sets: tuple[str, ...]) -> None:
     """Simulate each region set of SCENARIO and print p50/p90/p99 and monthly cost."""
     loaded = load_scenario(scenario)
@@ -98,7 +108,10 @@ def run(scenario: Path, out: Path | None, seed: int | None, region_sets: tuple[s
     click.echo(format_summary(result))
     if out is not None:
         write_outputs(result, out, source=scenario)
-        click.echo(f"\nwrote {out}/: summary.csv by_continent.csv by_kind.csv requests.parquet latency_cdf.png report.md", err=True)
+        click.echo(
+            f"\nwrote {out}/: summary.csv by_continent.csv by_kind.csv requests.parquet latency_cdf.png report.md",
+            err=True,
+        )
 
 
 def format_summary(result: sim.Result) -> str:
@@ -172,6 +185,7 @@ def markdown_report(result: sim.Result, source: Path) -> str:
     """A short report.md: what ran, the summary, p50 per continent, and the chart."""
     summary = result.summary[list(SHOWN)].rename(columns=SHOWN)
     continents = report.continent_p50(result.requests).reset_index()
+    continents.columns = [c.removeprefix("p50_").removesuffix("_ms") for c in continents.columns]
     scenario = result.scenario
     return "\n".join(
         [
@@ -197,22 +211,35 @@ def markdown_report(result: sim.Result, source: Path) -> str:
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
-    def cell(value) -> str:
-        if isinstance(value, float | np.floating):
-            return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+    """A GitHub markdown table: dollars to the cent, everything else to the unit."""
+
+    def cell(column: str, value) -> str:
+        if isinstance(value, int | float | np.number) and not isinstance(value, bool):
+            return f"{value:,.2f}" if "$" in column else f"{value:,.0f}"
         return str(value)
 
     header = "| " + " | ".join(map(str, frame.columns)) + " |"
     rule = "|" + "---|" * len(frame.columns)
-    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    rows = [
+        "| " + " | ".join(cell(c, v) for c, v in zip(frame.columns, row, strict=True)) + " |"
+        for row in frame.itertuples(index=False)
+    ]
     return "\n".join([header, rule, *rows])
 
 
 @cli.command()
 @click.argument("origin", required=False, metavar="FROM")
 @click.argument("target", required=False, metavar="TO")
-@click.option("--pairs", type=click.Path(dir_okay=False, path_type=Path), help="CSV with from_lat,from_lon,to_lat,to_lon; adds rtt_ms_p50")
-@click.option("--access", type=click.Choice(["broadband", "mobile"]), help="add a user's access network at FROM")
+@click.option(
+    "--pairs",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV with from_lat,from_lon,to_lat,to_lon; adds rtt_ms_p50",
+)
+@click.option(
+    "--access",
+    type=click.Choice(["broadband", "mobile"]),
+    help="add a user's access network at FROM",
+)
 def rtt(origin: str | None, target: str | None, pairs: Path | None, access: str | None) -> None:
     """Median round trip [ms] between two places (region codes or LAT,LON)."""
     network = Network()
@@ -220,7 +247,9 @@ def rtt(origin: str | None, target: str | None, pairs: Path | None, access: str 
         if origin or target:
             raise click.UsageError("give FROM TO or --pairs, not both")
         table = read_pairs(pairs)
-        distance_km = haversine_km(table["from_lat"], table["from_lon"], table["to_lat"], table["to_lon"])
+        distance_km = haversine_km(
+            table["from_lat"], table["from_lon"], table["to_lat"], table["to_lon"]
+        )
         table["rtt_ms_p50"] = np.round(median_rtt_ms(distance_km, access, network), 1)
         sys.stdout.write(table.to_csv(index=False))
         return
@@ -230,8 +259,11 @@ def rtt(origin: str | None, target: str | None, pairs: Path | None, access: str 
     distance_km = float(haversine_km(lat1, lon1, lat2, lon2))
     median = float(median_rtt_ms(distance_km, access, network))
     click.echo(f"{median:.1f}")
-    click.echo(f"{origin} -> {target}: {distance_km:,.0f} km great circle, median RTT {median:.1f} ms"
-               f" ({access or 'server to server'})", err=True)
+    click.echo(
+        f"{origin} -> {target}: {distance_km:,.0f} km great circle, median RTT {median:.1f} ms"
+        f" ({access or 'server to server'})",
+        err=True,
+    )
 
 
 def median_rtt_ms(distance_km, access: str | None, network: Network):
@@ -252,7 +284,9 @@ def place(text: str, field: str) -> tuple[float, float]:
             f"{field}: {text!r} is neither a Fly region code nor LAT,LON (e.g. 40.4,-3.7)"
         ) from None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise ScenarioError(f"{field}: {text!r} is off the globe; lat in [-90, 90], lon in [-180, 180]")
+        raise ScenarioError(
+            f"{field}: {text!r} is off the globe; lat in [-90, 90], lon in [-180, 180]"
+        )
     return lat, lon
 
 
@@ -264,14 +298,18 @@ def read_pairs(path: Path) -> pd.DataFrame:
     needed = ["from_lat", "from_lon", "to_lat", "to_lon"]
     missing = [c for c in needed if c not in table.columns]
     if missing:
-        raise ScenarioError(f"{path}: missing columns {', '.join(missing)}; needs {', '.join(needed)}")
+        raise ScenarioError(
+            f"{path}: missing columns {', '.join(missing)}; needs {', '.join(needed)}"
+        )
     values = table[needed].apply(pd.to_numeric, errors="coerce")
     lat_ok = values[["from_lat", "to_lat"]].abs().le(90).all(axis=1)
     lon_ok = values[["from_lon", "to_lon"]].abs().le(180).all(axis=1)
     bad = ~(lat_ok & lon_ok)
     if bad.any():
         line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-        raise ScenarioError(f"{path} line {line}: coordinates must be numbers, lat in [-90, 90], lon in [-180, 180]")
+        raise ScenarioError(
+            f"{path} line {line}: coordinates must be numbers, lat in [-90, 90], lon in [-180, 180]"
+        )
     return table
 
 
@@ -282,7 +320,17 @@ def regions_command(show_all: bool) -> None:
     table = regions()
     if not show_all:
         table = table[table["status"] == "active"]
-    shown = table[["city", "country", "continent", "status", "replacement", "price_multiplier", "egress_group"]]
+    shown = table[
+        [
+            "city",
+            "country",
+            "continent",
+            "status",
+            "replacement",
+            "price_multiplier",
+            "egress_group",
+        ]
+    ]
     click.echo(shown.fillna("").to_string())
 
 
@@ -292,4 +340,6 @@ def validate(scenario: Path) -> None:
     """Check SCENARIO and print what it describes, without running it."""
     loaded = load_scenario(scenario)
     sets = ", ".join(loaded.named_region_sets)
-    click.echo(f"{scenario}: ok: {loaded.workload.requests:,} requests x {len(loaded.named_region_sets)} region sets ({sets})")
+    click.echo(
+        f"{scenario}: ok: {loaded.workload.requests:,} requests x {len(loaded.named_region_sets)} region sets ({sets})"
+    )

@@ -29,9 +29,10 @@ def machine_usd_month(vm: str, memory_mb: int | None, region: str) -> float:
         iad_usd = float(listed["usd_per_second"].iloc[0]) * SECONDS_PER_MONTH
     else:
         extra_gb = max(0, memory_mb - int(smallest["memory_mb"])) / 1024
-        iad_usd = float(smallest["usd_per_second"]) * SECONDS_PER_MONTH + extra_gb * rates()[
-            "extra_ram_gb_month"
-        ]
+        iad_usd = (
+            float(smallest["usd_per_second"]) * SECONDS_PER_MONTH
+            + extra_gb * rates()["extra_ram_gb_month"]
+        )
     return iad_usd * float(regions().at[region, "price_multiplier"])
 
 

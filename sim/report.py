@@ -76,7 +76,9 @@ def latency_cdf(requests: pd.DataFrame, points: int = 400) -> pd.DataFrame:
     q = np.linspace(0.0, 1.0, points)
     ok = requests[requests["outcome"] == "ok"]
     rows = [
-        pd.DataFrame({"region_set": name, "total_ms": np.quantile(group["total_ms"], q), "share": q})
+        pd.DataFrame(
+            {"region_set": name, "total_ms": np.quantile(group["total_ms"], q), "share": q}
+        )
         for name, group in ok.groupby("region_set", observed=True, sort=True)
     ]
     return pd.concat(rows, ignore_index=True)

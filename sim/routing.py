@@ -26,7 +26,9 @@ def nearest_site(lat, lon, regions: pd.DataFrame, sites: list[str]) -> np.ndarra
     """Index into ``sites`` of the site nearest each point (great circle): the anycast pick."""
     site_lat = regions.loc[sites, "lat"].to_numpy()
     site_lon = regions.loc[sites, "lon"].to_numpy()
-    distance_km = haversine_km(np.asarray(lat)[:, None], np.asarray(lon)[:, None], site_lat, site_lon)
+    distance_km = haversine_km(
+        np.asarray(lat)[:, None], np.asarray(lon)[:, None], site_lat, site_lon
+    )
     return distance_km.argmin(axis=1)
 
 

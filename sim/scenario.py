@@ -40,7 +40,9 @@ def region_code(code: str) -> str:
     table = regions()
     if code not in table.index:
         hint = did_you_mean(code, table.index)
-        raise ValueError(f"{code!r} is not a Fly region{hint}; `globalness regions --all` lists them")
+        raise ValueError(
+            f"{code!r} is not a Fly region{hint}; `globalness regions --all` lists them"
+        )
     if table.at[code, "status"] == "deprecated":
         warnings.warn(
             f"region {code} is deprecated by Fly.io since 2025 (replacement: "
@@ -93,7 +95,7 @@ class Users(Strict):
                 if key not in CONTINENTS and key not in known:
                     raise ValueError(
                         f"{key!r} is neither a continent ({', '.join(CONTINENTS)}) "
-                        "nor an ISO country code"
+                        "nor the ISO code of a country with cities of 15,000+ people"
                     )
         return value
 
@@ -113,17 +115,25 @@ class Users(Strict):
         missing = {"lat", "lon", "weight"} - set(table.columns)
         if missing:
             raise ValueError(f"{path} lacks columns {sorted(missing)}; needs lat, lon, weight")
-        bad = ~table["lat"].between(-90, 90) | ~table["lon"].between(-180, 180) | ~(table["weight"] >= 0)
+        bad = (
+            ~table["lat"].between(-90, 90)
+            | ~table["lon"].between(-180, 180)
+            | ~(table["weight"] >= 0)
+        )
         if bad.any() or table["weight"].sum() <= 0:
             row = int(bad.idxmax()) + 2 if bad.any() else 2
-            raise ValueError(f"{path} line {row}: lat in [-90, 90], lon in [-180, 180], weight >= 0")
+            raise ValueError(
+                f"{path} line {row}: lat in [-90, 90], lon in [-180, 180], weight >= 0"
+            )
         self._traffic = table[["lat", "lon", "weight"]].astype(float)
 
 
 class Workload(Strict):
     """How many requests, how fast, and what they carry."""
 
-    requests: int = Field(50_000, ge=1, le=MAX_REQUESTS, description="simulated requests per region set")
+    requests: int = Field(
+        50_000, ge=1, le=MAX_REQUESTS, description="simulated requests per region set"
+    )
     rate_rps: float = Field(50.0, gt=0, le=1e6, description="offered load [requests/s], Poisson")
     write_share: Share = Field(0.1, description="share of requests that write")
     response_kb: float = Field(
@@ -136,8 +146,12 @@ class App(Strict):
 
     primary_region: str = Field(description="PRIMARY_REGION: where writes and the database live")
     vm: str = Field("shared-cpu-1x", description="Machine preset")
-    memory_mb: int | None = Field(None, ge=256, le=131072, description="RAM [MB]; preset minimum if unset")
-    machines_per_region: int = Field(1, ge=1, le=1000, description="started Machines in each region")
+    memory_mb: int | None = Field(
+        None, ge=256, le=131072, description="RAM [MB]; preset minimum if unset"
+    )
+    machines_per_region: int = Field(
+        1, ge=1, le=1000, description="started Machines in each region"
+    )
     concurrency: int = Field(
         20, ge=1, le=100_000, description="requests one Machine serves at once; more queue"
     )
@@ -166,7 +180,9 @@ class App(Strict):
         presets = sorted(set(machine_prices()["preset"]))
         if value not in presets:
             hint = did_you_mean(value, presets)
-            raise ValueError(f"{value!r} is not a Fly Machine preset{hint}; allowed: {', '.join(presets)}")
+            raise ValueError(
+                f"{value!r} is not a Fly Machine preset{hint}; allowed: {', '.join(presets)}"
+            )
         return value
 
     @model_validator(mode="after")
@@ -176,10 +192,11 @@ class App(Strict):
         rows = machine_prices()[machine_prices()["preset"] == self.vm]
         cpus, kind = int(rows["cpus"].iloc[0]), rows["cpu_kind"].iloc[0]
         low, high = int(rows["memory_mb"].min()), cpus * (2048 if kind == "shared" else 8192)
-        if not low <= self.memory_mb <= high or self.memory_mb % 256:
+        step = 256 if kind == "shared" else 2048  # Fly machine sizing rules (fly.md 2.1)
+        if not low <= self.memory_mb <= high or self.memory_mb % step:
             raise ValueError(
                 f"app.memory_mb: {self.memory_mb} is not allowed for {self.vm}; "
-                f"use a multiple of 256 from {low} to {high}"
+                f"use a multiple of {step} from {low} to {high}"
             )
         return self
 
@@ -187,10 +204,14 @@ class App(Strict):
 class Database(Strict):
     """A single-region primary database, optional read replicas."""
 
-    region: str | None = Field(None, description="region of the primary; app.primary_region if unset")
+    region: str | None = Field(
+        None, description="region of the primary; app.primary_region if unset"
+    )
     queries_per_read: int = Field(2, ge=0, le=1000, description="database round trips per read")
     queries_per_write: int = Field(3, ge=0, le=1000, description="database round trips per write")
-    query_ms: NonNegativeMs = Field(1.0, description="mean database time per query [ms] (assumption)")
+    query_ms: NonNegativeMs = Field(
+        1.0, description="mean database time per query [ms] (assumption)"
+    )
     connections: int = Field(20, ge=1, le=100_000, description="queries the primary serves at once")
     replicas: Literal["all"] | list[str] = Field(
         default_factory=list, description="regions with a read replica, or `all` regions of the set"
@@ -210,7 +231,9 @@ class Database(Strict):
 class Network(Strict):
     """Parameters of the latency model; defaults and their sources in docs/model.md."""
 
-    broadband_access_ms: NonNegativeMs = Field(14.0, description="median fixed-broadband access RTT [ms]")
+    broadband_access_ms: NonNegativeMs = Field(
+        14.0, description="median fixed-broadband access RTT [ms]"
+    )
     mobile_access_ms: NonNegativeMs = Field(32.0, description="median mobile access RTT [ms]")
     internet_inflation: float = Field(
         1.61, ge=1.0, le=10.0, description="public-internet path length over great circle"
@@ -222,16 +245,36 @@ class Network(Strict):
     same_region_rtt_ms: NonNegativeMs = Field(
         1.0, description="RTT inside one region [ms] (assumption)"
     )
-    broadband_jitter_sigma: float = Field(0.3, ge=0, le=3, description="lognormal sigma of broadband RTT above the physics floor")
-    mobile_jitter_sigma: float = Field(0.5, ge=0, le=3, description="lognormal sigma of mobile RTT above the physics floor")
-    backbone_jitter_sigma: float = Field(0.1, ge=0, le=3, description="lognormal sigma of backbone RTT above the physics floor")
+    broadband_jitter_sigma: float = Field(
+        0.3, ge=0, le=3, description="lognormal sigma of broadband RTT above the physics floor"
+    )
+    mobile_jitter_sigma: float = Field(
+        0.5, ge=0, le=3, description="lognormal sigma of mobile RTT above the physics floor"
+    )
+    backbone_jitter_sigma: float = Field(
+        0.1, ge=0, le=3, description="lognormal sigma of backbone RTT above the physics floor"
+    )
     new_connection_share: Share = Field(
         0.2, description="share of requests opening a new connection (assumption)"
     )
-    handshake_rtts: int = Field(2, ge=0, le=4, description="round trips to set up a connection at the edge (TCP + TLS 1.3 = 2)")
+    handshake_rtts: int = Field(
+        2,
+        ge=0,
+        le=4,
+        description="round trips to set up a connection at the edge (TCP + TLS 1.3 = 2)",
+    )
     edges: Literal["active", "all"] = Field(
         "active", description="edge sites: active Fly regions (plus the set's own), or all 35"
     )
+
+    @model_validator(mode="after")
+    def _same_region_fastest(self):
+        if self.same_region_rtt_ms > self.backbone_overhead_ms:
+            raise ValueError(
+                f"network.same_region_rtt_ms: {self.same_region_rtt_ms} exceeds "
+                f"backbone_overhead_ms {self.backbone_overhead_ms}; a region must be nearest to itself"
+            )
+        return self
 
 
 class Scenario(Strict):
@@ -289,7 +332,9 @@ class Scenario(Strict):
         wanted = region_set if self.database.replicas == "all" else self.database.replicas
         return frozenset(wanted) & frozenset(region_set)
 
-    def with_overrides(self, seed: int | None = None, region_sets: list[list[str]] | None = None) -> Scenario:
+    def with_overrides(
+        self, seed: int | None = None, region_sets: list[list[str]] | None = None
+    ) -> Scenario:
         """A copy with command-line overrides, validated like the file."""
         data = self.model_dump()
         data["users"]["where"] = self.users.where
@@ -300,10 +345,17 @@ class Scenario(Strict):
         return build_scenario(data, source="command line", traffic=self.users.traffic)
 
 
-def build_scenario(data: object, source: str = "scenario", traffic: pd.DataFrame | None = None, folder: Path | None = None) -> Scenario:
+def build_scenario(
+    data: object,
+    source: str = "scenario",
+    traffic: pd.DataFrame | None = None,
+    folder: Path | None = None,
+) -> Scenario:
     """Validate a parsed mapping into a Scenario, or raise ScenarioError naming the field."""
     if not isinstance(data, dict):
-        raise ScenarioError(f"{source}: the top level must be a mapping of keys such as app, region_sets")
+        raise ScenarioError(
+            f"{source}: the top level must be a mapping of keys such as app, region_sets"
+        )
     try:
         scenario = Scenario.model_validate(data)
         if traffic is not None:
@@ -320,7 +372,13 @@ def build_scenario(data: object, source: str = "scenario", traffic: pd.DataFrame
 def one_line(error: ValidationError) -> str:
     """The first problem of a pydantic error, as `field.path: message (got value)`."""
     first = error.errors()[0]
-    path = ".".join(str(part) for part in first["loc"] if not str(part).startswith(("function-", "literal[", "dict[", "list[", "str", "int", "Path")))
+    path = ".".join(
+        str(part)
+        for part in first["loc"]
+        if not str(part).startswith(
+            ("function-", "literal[", "dict[", "list[", "str", "int", "Path")
+        )
+    )
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         parent = path.rpartition(".")[0] or "the top level"
@@ -328,7 +386,10 @@ def one_line(error: ValidationError) -> str:
         return f"{path}: unknown key in {parent}; allowed: {', '.join(allowed)}"
     if first["type"] == "missing":
         return f"{path}: required key is missing"
-    shown = "" if "input" not in first or "'" in message else f" (got {first['input']!r})"
+    if path and message.startswith(f"{path}."):  # a cross-field check names its own field
+        return message
+    value = first.get("input")
+    shown = "" if isinstance(value, dict | list) or "'" in message else f" (got {value!r})"
     return f"{path}: {message}{shown}" if path else f"{message}{shown}"
 
 

@@ -18,9 +18,13 @@ SMALL = {
 
 def small_scenario(**sections):
     """SMALL with some top-level sections replaced or merged (one level deep)."""
-    data = {key: (dict(value) if isinstance(value, dict) else value) for key, value in SMALL.items()}
+    data = {
+        key: (dict(value) if isinstance(value, dict) else value) for key, value in SMALL.items()
+    }
     for key, value in sections.items():
-        data[key] = {**data[key], **value} if isinstance(value, dict) and key != "region_sets" else value
+        data[key] = (
+            {**data[key], **value} if isinstance(value, dict) and key != "region_sets" else value
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecatedRegionWarning)
         return build_scenario(data)

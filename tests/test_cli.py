@@ -26,7 +26,9 @@ def test_run_prints_the_comparison_and_writes_the_outputs(scenario_file, tmp_pat
     summary = pd.read_csv(out / "summary.csv")
     assert list(summary["region_set"]) == ["iad", "iad+fra+sin"]
     assert {"requests", "p50_ms", "p90_ms", "p99_ms", "monthly_cost_usd"} <= set(summary.columns)
-    assert (summary["p99_ms"] >= summary["p90_ms"]).all() and (summary["p90_ms"] >= summary["p50_ms"]).all()
+    assert (summary["p99_ms"] >= summary["p90_ms"]).all() and (
+        summary["p90_ms"] >= summary["p50_ms"]
+    ).all()
     by_continent = pd.read_csv(out / "by_continent.csv")
     assert {"region_set", "continent", "requests", "p50_ms", "p99_ms"} <= set(by_continent.columns)
     log = pd.read_parquet(out / "requests.parquet")
@@ -38,8 +40,23 @@ def test_run_prints_the_comparison_and_writes_the_outputs(scenario_file, tmp_pat
 
 def test_overrides_replace_seed_and_region_sets(scenario_file, tmp_path):
     out = tmp_path / "out"
-    assert main(["run", str(scenario_file), "--out", str(out), "--seed", "3",
-                 "--regions", "iad", "--regions", "iad,syd"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(scenario_file),
+                "--out",
+                str(out),
+                "--seed",
+                "3",
+                "--regions",
+                "iad",
+                "--regions",
+                "iad,syd",
+            ]
+        )
+        == 0
+    )
     assert list(pd.read_csv(out / "summary.csv")["region_set"]) == ["iad", "iad+syd"]
 
 
@@ -104,7 +121,9 @@ def test_rtt_bad_place_exits_2(capsys):
 
 def test_rtt_pairs_adds_a_column(tmp_path, capsys):
     pairs = tmp_path / "pairs.csv"
-    pairs.write_text("from_lat,from_lon,to_lat,to_lon\n51.5,-0.13,40.71,-74.01\n1.3,103.8,1.3,103.8\n")
+    pairs.write_text(
+        "from_lat,from_lon,to_lat,to_lon\n51.5,-0.13,40.71,-74.01\n1.3,103.8,1.3,103.8\n"
+    )
     assert main(["rtt", "--pairs", str(pairs)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].endswith(",rtt_ms_p50") and len(lines) == 3
@@ -131,7 +150,10 @@ def test_version_and_help(capsys):
 def test_python_dash_m_sim_works_from_any_directory(tmp_path):
     """Data ships with the package: the command finds it outside the checkout."""
     done = subprocess.run(
-        [sys.executable, "-m", "sim", "rtt", "mad", "sin"], cwd=tmp_path, capture_output=True, text=True
+        [sys.executable, "-m", "sim", "rtt", "mad", "sin"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
     assert float(done.stdout) > 2 * 10_000 / 200

@@ -10,8 +10,20 @@ from conftest import small_scenario
 from sim.engine import OUTCOMES, PARTS, Draws, run_des, simulate
 
 COLUMNS = [
-    "region_set", "replication", "t_s", "user_lat", "user_lon", "country", "continent", "access",
-    "kind", "edge", "served_region", "outcome", *PARTS, "total_ms",
+    "region_set",
+    "replication",
+    "t_s",
+    "user_lat",
+    "user_lon",
+    "country",
+    "continent",
+    "access",
+    "kind",
+    "edge",
+    "served_region",
+    "outcome",
+    *PARTS,
+    "total_ms",
 ]
 
 
@@ -22,7 +34,16 @@ def log():
 
 def test_request_log_has_the_design_columns_and_compact_types(log):
     assert list(log.columns) == COLUMNS
-    for column in ("region_set", "country", "continent", "access", "kind", "edge", "served_region", "outcome"):
+    for column in (
+        "region_set",
+        "country",
+        "continent",
+        "access",
+        "kind",
+        "edge",
+        "served_region",
+        "outcome",
+    ):
         assert isinstance(log[column].dtype, pd.CategoricalDtype), column
     for column in (*PARTS, "total_ms", "user_lat", "user_lon"):
         assert log[column].dtype == np.float32, column
@@ -140,6 +161,8 @@ def test_more_capacity_never_raises_waiting():
 
 
 def test_overload_builds_a_queue():
-    busy = simulate(small_scenario(workload={"rate_rps": 2000}, app={"primary_region": "iad", "concurrency": 1}))
+    busy = simulate(
+        small_scenario(workload={"rate_rps": 2000}, app={"primary_region": "iad", "concurrency": 1})
+    )
     calm = simulate(small_scenario(app={"primary_region": "iad", "concurrency": 1}))
     assert busy["queue_ms"].mean() > 10 * max(calm["queue_ms"].mean(), 0.1)

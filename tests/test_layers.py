@@ -11,10 +11,16 @@ import sim
 ORDER = [
     "data",  # data: packaged tables
     "scenario",  # input: YAML -> Scenario
-    "geo", "network", "routing", "cost",  # model: pure functions over arrays
+    "geo",
+    "network",
+    "routing",
+    "cost",  # model: pure functions over arrays
     "engine",  # engine: SimPy
-    "report", "plots",  # report: tables and figures from the request log
-    "__init__", "cli", "__main__",  # face: the Python API and the command
+    "report",
+    "plots",  # report: tables and figures from the request log
+    "__init__",
+    "cli",
+    "__main__",  # face: the Python API and the command
 ]
 ONLY_IN = {"simpy": {"engine"}, "matplotlib": {"plots", "cli", "__init__"}, "yaml": {"scenario"}}
 SOURCE = Path(sim.__file__).parent

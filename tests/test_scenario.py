@@ -21,20 +21,59 @@ def error_for(text: str) -> str:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("app: {primary_region: mda}\nregion_sets: [[mad]]", "app.primary_region: 'mda' is not a Fly region (did you mean 'mad'?)"),
+        (
+            "app: {primary_region: mda}\nregion_sets: [[mad]]",
+            "app.primary_region: 'mda' is not a Fly region (did you mean 'mad'?)",
+        ),
         ("app: {primary_region: iad}\nregion_sets: [[iad, xyz]]", "'xyz' is not a Fly region"),
-        ("app: {primary_region: iad, colour: red}\nregion_sets: [[iad]]", "app.colour: unknown key in app; allowed: primary_region"),
-        ("app: {primary_region: iad}\nregion_sets: [[iad]]\nworkload: {rate_rps: -1}", "workload.rate_rps: Input should be greater than 0 (got -1)"),
-        ("app: {primary_region: iad}\nregion_sets: [[iad]]\nworkload: {write_share: 1.5}", "workload.write_share"),
+        (
+            "app: {primary_region: iad, colour: red}\nregion_sets: [[iad]]",
+            "app.colour: unknown key in app; allowed: primary_region",
+        ),
+        (
+            "app: {primary_region: iad}\nregion_sets: [[iad]]\nworkload: {rate_rps: -1}",
+            "workload.rate_rps: Input should be greater than 0 (got -1)",
+        ),
+        (
+            "app: {primary_region: iad}\nregion_sets: [[iad]]\nworkload: {write_share: 1.5}",
+            "workload.write_share",
+        ),
         ("region_sets: [[iad]]", "app: required key is missing"),
-        ("app: {primary_region: iad}\nregion_sets: [[fra]]", "'fra' lacks app.primary_region 'iad'"),
+        (
+            "app: {primary_region: iad}\nregion_sets: [[fra]]",
+            "'fra' lacks app.primary_region 'iad'",
+        ),
         ("app: {primary_region: iad}\nregion_sets: [[iad, iad]]", "lists a region twice"),
         ("app: {primary_region: iad}\nregion_sets: []", "at least one region set"),
-        ("app: {primary_region: iad, vm: shared-cpu-3x}\nregion_sets: [[iad]]", "app.vm: 'shared-cpu-3x' is not a Fly Machine preset"),
-        ("app: {primary_region: iad, memory_mb: 4096}\nregion_sets: [[iad]]", "4096 is not allowed for shared-cpu-1x"),
-        ("app: {primary_region: iad}\nregion_sets: [[iad]]\nusers: {where: {XX: 1}}", "users.where: 'XX' is neither a continent"),
+        (
+            "app: {primary_region: iad, vm: shared-cpu-3x}\nregion_sets: [[iad]]",
+            "app.vm: 'shared-cpu-3x' is not a Fly Machine preset",
+        ),
+        (
+            "app: {primary_region: iad, memory_mb: 4096}\nregion_sets: [[iad]]",
+            "4096 is not allowed for shared-cpu-1x",
+        ),
+        (
+            "app: {primary_region: iad}\nregion_sets: [[iad]]\nusers: {where: {XX: 1}}",
+            "users.where: 'XX' is neither a continent",
+        ),
         ("app: {primary_region: iad}\nregion_sets: [[iad]]\nusers: {where: moon}", "users.where"),
-        ("app: {primary_region: iad}\nregion_sets: [[iad]]\nnetwork: {handshake_rtts: 9}", "network.handshake_rtts"),
+        (
+            "app: {primary_region: iad}\nregion_sets: [[iad]]\nnetwork: {handshake_rtts: 9}",
+            "network.handshake_rtts",
+        ),
+        (
+            "app: {primary_region: iad, vm: performance-1x, memory_mb: 3072}\nregion_sets: [[iad]]",
+            "app.memory_mb: 3072 is not allowed for performance-1x; use a multiple of 2048",
+        ),
+        (
+            "app: {primary_region: iad}\nregion_sets: [[iad]]\nusers: {where: {TK: 1}}",
+            "'TK' is neither a continent",
+        ),
+        (
+            "app: {primary_region: iad}\nregion_sets: [[iad]]\nnetwork: {same_region_rtt_ms: 9}",
+            "network.same_region_rtt_ms: 9.0 exceeds",
+        ),
         ("- just\n- a list", "the top level must be a mapping"),
     ],
 )

@@ -32,7 +32,9 @@ def test_scenario_runs(path):
 
 def test_seed_multi_region_helps_south_america_and_asia_and_costs_more():
     with pytest.warns(sim.DeprecatedRegionWarning, match="region mad is deprecated.*cdg"):
-        result = sim.run(sim.load_scenario(Path(__file__).parents[1] / "scenarios" / "fly-seed.yaml"))
+        result = sim.run(
+            sim.load_scenario(Path(__file__).parents[1] / "scenarios" / "fly-seed.yaml")
+        )
     p50 = result.by_continent.pivot(index="region_set", columns="continent", values="p50_ms")
     for continent in ("SA", "AS"):
         assert p50.loc["mad+gru+sin", continent] < 0.8 * p50.loc["mad", continent]
