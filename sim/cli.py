@@ -107,19 +107,15 @@ def run(scenario: Path, out: Path | None, seed: int | None, region_sets: tuple[s
     result = sim.run(loaded)
     click.echo(format_summary(result))
     if out is not None:
-        write_outputs(result, out, source=scenario)
-        click.echo(
-            f"\nwrote {out}/: summary.csv by_continent.csv by_kind.csv requests.parquet latency_cdf.png report.md",
-            err=True,
-        )
+        written = write_outputs(result, out, source=scenario)
+        click.echo(f"\nwrote {', '.join(written)} to {out}/", err=True)
 
 
 def format_summary(result: sim.Result) -> str:
     """The terminal view: one row per region set, then p50 per continent."""
     table = result.summary[list(SHOWN)].rename(columns=SHOWN).set_index("region set")
     continents = report.continent_p50(result.requests)
-    continents.columns = [c.removeprefix("p50_").removesuffix("_ms") for c in continents.columns]
-    continents.index.name = "p50 ms by continent"
+    continents = continents.rename_axis(index="p50 ms by continent", columns=None)
     return "\n".join(
         [
             table.to_string(formatters=_formats(table)),
@@ -141,10 +137,10 @@ def _formats(table: pd.DataFrame) -> dict:
     return formats
 
 
-def write_outputs(result: sim.Result, out: Path, source: Path) -> None:
-    """Write every output file atomically (temp file, then rename) into ``out``."""
+def write_outputs(result: sim.Result, out: Path, source: Path) -> list[str]:
+    """Write every output file atomically (temp file, then rename) into ``out``; return their names."""
     out.mkdir(parents=True, exist_ok=True)
-    files = {
+    content = {
         "summary.csv": result.summary.to_csv(index=False).encode(),
         "by_continent.csv": result.by_continent.to_csv(index=False).encode(),
         "by_kind.csv": result.by_kind.to_csv(index=False).encode(),
@@ -152,8 +148,9 @@ def write_outputs(result: sim.Result, out: Path, source: Path) -> None:
         "latency_cdf.png": _png(result.plot_cdf()),
         "report.md": markdown_report(result, source).encode(),
     }
-    for name, content in files.items():
-        write_atomic(out / name, content)
+    for name, data in content.items():
+        write_atomic(out / name, data)
+    return list(content)
 
 
 def write_atomic(path: Path, content: bytes) -> None:
@@ -185,16 +182,15 @@ def markdown_report(result: sim.Result, source: Path) -> str:
     """A short report.md: what ran, the summary, p50 per continent, and the chart."""
     summary = result.summary[list(SHOWN)].rename(columns=SHOWN)
     continents = report.continent_p50(result.requests).reset_index()
-    continents.columns = [c.removeprefix("p50_").removesuffix("_ms") for c in continents.columns]
-    scenario = result.scenario
+    workload, app, users = result.scenario.workload, result.scenario.app, result.scenario.users
     return "\n".join(
         [
             f"# globalness: {source.name}",
             "",
-            f"{scenario.workload.requests:,} requests per region set at {scenario.workload.rate_rps:g} req/s, "
-            f"{scenario.workload.write_share:.0%} writes, {scenario.users.count:,} users "
-            f"(`{scenario.users.where if not isinstance(scenario.users.where, dict) else dict(scenario.users.where)}`), "
-            f"primary region `{scenario.app.primary_region}`, writes by `{scenario.app.writes}`, seed {scenario.seed}.",
+            f"{workload.requests:,} requests per region set at {workload.rate_rps:g} req/s, "
+            f"{workload.write_share:.0%} writes; {users.count:,} users placed by `{users.where}`; "
+            f"primary region `{app.primary_region}`, writes by `{app.writes}`; "
+            f"seed {result.scenario.seed}.",
             "",
             "## Latency and cost per region set",
             "",
