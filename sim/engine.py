@@ -129,11 +129,7 @@ def simulate_region_set(
     db_km = np.where(at_primary_db, region_db_km[served], 0.0)
     queries = np.where(write, db.queries_per_write, db.queries_per_read)
     db_rtt_ms = queries * backbone_sample(db_km, net, rng["network"])
-    db_service_ms = (
-        np.where(queries > 0, rng["database"].gamma(np.maximum(queries, 1), db.query_ms), 0.0)
-        if db.query_ms > 0
-        else np.zeros(n)
-    )
+    db_service_ms = rng["database"].gamma(queries, db.query_ms)  # q exponential queries
 
     draws = Draws(
         arrival_ms=t_s * 1000.0 + (client_edge_ms + replay_ms + edge_worker_ms) / 2.0,
