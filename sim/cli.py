@@ -13,7 +13,6 @@ import warnings
 from pathlib import Path
 
 import click
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -159,6 +158,9 @@ def write_atomic(path: Path, content: bytes) -> None:
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(content)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual mode
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
@@ -174,7 +176,6 @@ def _parquet(frame: pd.DataFrame) -> bytes:
 def _png(figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=150)
-    plt.close(figure)
     return buffer.getvalue()
 
 

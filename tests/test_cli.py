@@ -1,5 +1,6 @@
 """The command line: outputs, exit codes, one-line errors, nothing half-written."""
 
+import os
 import subprocess
 import sys
 
@@ -36,6 +37,9 @@ def test_run_prints_the_comparison_and_writes_the_outputs(scenario_file, tmp_pat
     assert (out / "latency_cdf.png").read_bytes()[:4] == b"\x89PNG"
     assert "| iad+fra+sin |" in (out / "report.md").read_text()
     assert not list(out.glob(".*.tmp"))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (out / "summary.csv").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_overrides_replace_seed_and_region_sets(scenario_file, tmp_path):

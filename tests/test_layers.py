@@ -22,7 +22,7 @@ ORDER = [
     "cli",
     "__main__",  # face: the Python API and the command
 ]
-ONLY_IN = {"simpy": {"engine"}, "matplotlib": {"plots", "cli", "__init__"}, "yaml": {"scenario"}}
+ONLY_IN = {"simpy": {"engine"}, "matplotlib": {"plots", "__init__"}, "yaml": {"scenario"}}
 SOURCE = Path(sim.__file__).parent
 
 

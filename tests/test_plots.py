@@ -16,4 +16,3 @@ def test_cdf_has_one_line_per_region_set_on_a_log_axis():
     assert ax.get_xscale() == "log"
     assert "[ms" in ax.get_xlabel() and ax.get_ylabel() == "share of requests"
     assert "iad+fra+sin cuts the median latency" in ax.get_title()
-    matplotlib.pyplot.close(figure)
