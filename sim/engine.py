@@ -17,7 +17,7 @@ from sim.data import CONTINENTS, regions
 from sim.geo import haversine_km, place_users
 from sim.network import backbone_rtt_ms, floor_rtt_ms, internet_rtt_ms, sample_rtt_ms
 from sim.routing import edge_sites, nearest_site, serving_region, site_distance_km
-from sim.scenario import Scenario
+from sim.scenario import Network, Scenario
 
 PARTS = (
     "client_edge_ms",
@@ -152,7 +152,9 @@ def simulate_region_set(
             "t_s": t_s,
             "user_lat": users["lat"].to_numpy(np.float32)[user],
             "user_lon": users["lon"].to_numpy(np.float32)[user],
-            "country": pd.Categorical(users["country"].to_numpy()[user]),
+            "country": pd.Categorical(
+                users["country"].to_numpy()[user], categories=sorted(set(users["country"]))
+            ),
             "continent": pd.Categorical(users["continent"].to_numpy()[user], categories=CONTINENTS),
             "access": pd.Categorical(
                 np.where(mobile, "mobile", "broadband"), categories=["broadband", "mobile"]
@@ -176,7 +178,7 @@ def simulate_region_set(
     return log
 
 
-def backbone_sample(distance_km: np.ndarray, net, rng: np.random.Generator) -> np.ndarray:
+def backbone_sample(distance_km: np.ndarray, net: Network, rng: np.random.Generator) -> np.ndarray:
     """Per-request backbone RTTs [ms] over the given distances."""
     return sample_rtt_ms(
         backbone_rtt_ms(distance_km, net), floor_rtt_ms(distance_km), net.backbone_jitter_sigma, rng

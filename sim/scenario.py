@@ -110,22 +110,20 @@ class Users(Strict):
         path = self.where if self.where.is_absolute() else folder / self.where
         try:
             table = pd.read_csv(path)
-        except (OSError, pd.errors.ParserError) as error:
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
             raise ValueError(f"cannot read {path}: {error}") from None
         missing = {"lat", "lon", "weight"} - set(table.columns)
         if missing:
             raise ValueError(f"{path} lacks columns {sorted(missing)}; needs lat, lon, weight")
-        bad = (
-            ~table["lat"].between(-90, 90)
-            | ~table["lon"].between(-180, 180)
-            | ~(table["weight"] >= 0)
-        )
-        if bad.any() or table["weight"].sum() <= 0:
-            row = int(bad.idxmax()) + 2 if bad.any() else 2
+        table = table[["lat", "lon", "weight"]].apply(pd.to_numeric, errors="coerce")
+        bad = ~(table["lat"].between(-90, 90) & table["lon"].between(-180, 180) & (table["weight"] >= 0))
+        if bad.any() or not table["weight"].sum() > 0:
+            line = int(bad.to_numpy().argmax()) + 2 if bad.any() else 2
             raise ValueError(
-                f"{path} line {row}: lat in [-90, 90], lon in [-180, 180], weight >= 0"
+                f"{path} line {line}: lat in [-90, 90], lon in [-180, 180], weight >= 0 "
+                "(and some weight > 0)"
             )
-        self._traffic = table[["lat", "lon", "weight"]].astype(float)
+        self._traffic = table
 
 
 class Workload(Strict):

@@ -115,7 +115,13 @@ def test_traffic_csv_is_read_relative_to_the_scenario(tmp_path):
 
 @pytest.mark.parametrize(
     ("csv", "expected"),
-    [("lat,lon\n1,2\n", "lacks columns ['weight']"), ("lat,lon,weight\n91,0,1\n", "line 2")],
+    [
+        ("lat,lon\n1,2\n", "lacks columns ['weight']"),
+        ("lat,lon,weight\n10,0,1\n91,0,1\n", "line 3"),
+        ("lat,lon,weight\n10,x,1\n", "line 2"),
+        ("lat,lon,weight\n10,0,0\n", "some weight > 0"),
+        ("", "cannot read"),
+    ],
 )
 def test_bad_traffic_csv_is_one_clear_line(tmp_path, csv, expected):
     (tmp_path / "traffic.csv").write_text(csv)
