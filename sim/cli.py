@@ -6,6 +6,7 @@ Exit codes: 0 ok, 2 bad input (one line on stderr naming the field), 1 internal 
 from __future__ import annotations
 
 import io
+import json
 import os
 import sys
 import tempfile
@@ -15,13 +16,13 @@ from pathlib import Path
 import click
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 import sim
-from sim import report
+from sim import calibration, report
 from sim.data import regions
-from sim.geo import haversine_km
-from sim.network import backbone_rtt_ms, internet_rtt_ms
-from sim.scenario import Network, ScenarioError, load_scenario
+from sim.network import internet_rtt_ms, route_km
+from sim.scenario import Network, ScenarioError, load_scenario, one_line
 
 SHOWN = {
     "region_set": "region set",
@@ -73,6 +74,7 @@ def cli() -> None:
       globalness run scenarios/fly-seed.yaml --out out/seed
       globalness run scenarios/fly-seed.yaml --regions mad --regions mad,gru,sin,iad
       globalness rtt mad sin
+      globalness calibrate my-pings.csv --out model.json
       globalness regions --all
     """
 
@@ -238,35 +240,55 @@ def markdown_table(frame: pd.DataFrame) -> str:
     help="add a user's access network at FROM",
 )
 def rtt(origin: str | None, target: str | None, pairs: Path | None, access: str | None) -> None:
-    """Median round trip [ms] between two places (region codes or LAT,LON)."""
+    """Median round trip [ms] between two places (region codes or LAT,LON).
+
+    Server to server over the provider backbone, as inter-region ping tables measure it;
+    --access adds a user's access network and public-internet path at FROM. With --pairs on a
+    file that already holds measured rtt_ms_p50, adds model_rtt_ms_p50 and error_pct instead,
+    and prints the error table per corridor on stderr.
+    """
     network = Network()
     if pairs is not None:
         if origin or target:
             raise click.UsageError("give FROM TO or --pairs, not both")
-        table = read_pairs(pairs)
-        distance_km = haversine_km(
-            table["from_lat"], table["from_lon"], table["to_lat"], table["to_lon"]
-        )
-        table["rtt_ms_p50"] = np.round(median_rtt_ms(distance_km, access, network), 1)
+        table = read_csv(pairs)
+        measured = "rtt_ms_p50" in table.columns
+        try:
+            pairs_ = calibration.pairs_table(table, measured=measured)
+        except ValueError as error:
+            raise ScenarioError(f"{pairs}: {error}") from None
+        predicted = median_rtt_ms(pairs_, access, network)
+        if measured:
+            table["model_rtt_ms_p50"] = np.round(predicted, 1)
+            table["error_pct"] = np.round(100 * (predicted / pairs_["rtt_ms"] - 1), 1)
+            click.echo(calibration.error_table(pairs_, predicted).to_string(), err=True)
+        else:
+            table["rtt_ms_p50"] = np.round(predicted, 1)
         sys.stdout.write(table.to_csv(index=False))
         return
     if not (origin and target):
         raise click.UsageError("give FROM and TO (region code or LAT,LON), or --pairs PAIRS.csv")
     (lat1, lon1), (lat2, lon2) = place(origin, "FROM"), place(target, "TO")
-    distance_km = float(haversine_km(lat1, lon1, lat2, lon2))
-    median = float(median_rtt_ms(distance_km, access, network))
+    one = pd.DataFrame({"from_lat": [lat1], "from_lon": [lon1], "to_lat": [lat2], "to_lon": [lon2]})
+    one = calibration.pairs_table(one, measured=False)
+    median = float(median_rtt_ms(one, access, network)[0])
     click.echo(f"{median:.1f}")
     click.echo(
-        f"{origin} -> {target}: {distance_km:,.0f} km great circle, median RTT {median:.1f} ms"
-        f" ({access or 'server to server'})",
+        f"{origin} -> {target}: {one['gc_km'].iloc[0]:,.0f} km great circle, "
+        f"median RTT {median:.1f} ms ({access or 'server to server'})",
         err=True,
     )
 
 
-def median_rtt_ms(distance_km, access: str | None, network: Network):
+def median_rtt_ms(pairs: pd.DataFrame, access: str | None, network: Network) -> np.ndarray:
+    """Backbone median per pair, or with ``access`` a user's internet median from FROM."""
     if access is None:
-        return backbone_rtt_ms(distance_km, network)
-    return internet_rtt_ms(distance_km, access == "mobile", network)
+        return calibration.backbone_ms(pairs, network)
+    km = route_km(
+        pairs["from_lat"], pairs["from_lon"], pairs["from_country"],
+        pairs["to_lat"], pairs["to_lon"], pairs["to_country"], network,
+    )  # fmt: skip
+    return internet_rtt_ms(km, access == "mobile", network)
 
 
 def place(text: str, field: str) -> tuple[float, float]:
@@ -287,27 +309,72 @@ def place(text: str, field: str) -> tuple[float, float]:
     return lat, lon
 
 
-def read_pairs(path: Path) -> pd.DataFrame:
+def read_csv(path: Path) -> pd.DataFrame:
     try:
-        table = pd.read_csv(path)
+        return pd.read_csv(path)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise ScenarioError(f"{path}: cannot read ({error})") from None
-    needed = ["from_lat", "from_lon", "to_lat", "to_lon"]
-    missing = [c for c in needed if c not in table.columns]
-    if missing:
-        raise ScenarioError(
-            f"{path}: missing columns {', '.join(missing)}; needs {', '.join(needed)}"
-        )
-    values = table[needed].apply(pd.to_numeric, errors="coerce")
-    lat_ok = values[["from_lat", "to_lat"]].abs().le(90).all(axis=1)
-    lon_ok = values[["from_lon", "to_lon"]].abs().le(180).all(axis=1)
-    bad = ~(lat_ok & lon_ok)
-    if bad.any():
-        line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-        raise ScenarioError(
-            f"{path} line {line}: coordinates must be numbers, lat in [-90, 90], lon in [-180, 180]"
-        )
-    return table
+
+
+@cli.command()
+@click.argument("measurements", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+    help="model JSON to write; use it with `network: {calibration: FILE}`",
+)  # fmt: skip
+@click.option(
+    "--path", "kind", type=click.Choice(["backbone", "internet"]), default="backbone",
+    show_default=True, help="fit server-to-server backbone pairs, or public-internet pairs",
+)  # fmt: skip
+@click.option(
+    "--start", type=click.Path(dir_okay=False, path_type=Path),
+    help="model JSON to start from and keep the other path's constants (default: packaged)",
+)  # fmt: skip
+def calibrate(measurements: Path, out: Path, kind: str, start: Path | None) -> None:
+    """Fit the RTT model to MEASUREMENTS.csv (from_lat,from_lon,to_lat,to_lon,rtt_ms_p50).
+
+    Prints the error table per corridor before and after the fit and writes the model JSON.
+    """
+    base = Network() if start is None else load_calibration(start)
+    try:
+        pairs = calibration.pairs_table(read_csv(measurements), measured=True)
+    except ValueError as error:
+        raise ScenarioError(f"{measurements}: {error}") from None
+    if kind == "backbone":
+        fitted = calibration.fit_backbone(pairs, base.model)
+        network = base.model_copy(update={"model": fitted})
+        before, after = (calibration.backbone_ms(pairs, n) for n in (base, network))
+        intercept_ms = None
+    else:
+        fitted, intercept_ms = calibration.fit_internet(pairs, base.model)
+        network = base.model_copy(update={"model": fitted})
+        before = calibration.internet_ms(pairs, base, intercept_ms)
+        after = calibration.internet_ms(pairs, network, intercept_ms)
+    table = calibration.error_table(pairs, before).join(
+        calibration.error_table(pairs, after), lsuffix="_before", rsuffix="_after"
+    )
+    click.echo(table.drop(columns="pairs_after").rename(columns={"pairs_before": "pairs"}).to_string())
+    click.echo("\n" + ", ".join(f"{k} {v:g}" for k, v in fitted.model_dump().items()))
+    overall = table.loc["all"]
+    document = {
+        "model": fitted.model_dump(),
+        "fitted_on": measurements.name,
+        "path": kind,
+        "pairs": int(overall["pairs_before"]),
+        "mdape_pct": float(overall["mdape_pct_after"]),
+        "p90_ape_pct": float(overall["p90_ape_pct_after"]),
+    }
+    if intercept_ms is not None:
+        document["server_access_ms"] = intercept_ms
+    write_atomic(out, (json.dumps(document, indent=2) + "\n").encode())
+    click.echo(f"wrote {out}", err=True)
+
+
+def load_calibration(path: Path) -> Network:
+    try:
+        return Network.model_validate({"calibration": path})
+    except ValidationError as error:
+        raise ScenarioError(f"--start: {one_line(error)}") from None
 
 
 @cli.command(name="regions")

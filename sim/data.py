@@ -7,6 +7,7 @@ Sources and dates: ``data/README.md``.
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 
@@ -82,6 +83,24 @@ def countries() -> dict[str, str]:
     """Continent code of every ISO 3166-1 alpha-2 country that has at least one city."""
     table = cities().drop_duplicates("country")
     return dict(zip(table["country"], table["continent"], strict=True))
+
+
+@cache
+def backbone_hubs() -> pd.DataFrame:
+    """Interconnection hubs and cable landings of the backbone graph: hub, city, lat, lon [deg]."""
+    return pd.read_csv(data_path("backbone_hubs.csv"))
+
+
+@cache
+def backbone_links() -> pd.DataFrame:
+    """Links between hubs: a, b (hub codes), medium (land|sea), systems (cables or routes)."""
+    return pd.read_csv(data_path("backbone_links.csv"))
+
+
+@cache
+def default_rtt_model() -> dict:
+    """The packaged RTT model calibration (``data/rtt_model.json``, made by `globalness calibrate`)."""
+    return json.loads(data_path("rtt_model.json").read_text())
 
 
 def measured_rtts(name: str) -> pd.DataFrame:

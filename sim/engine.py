@@ -15,8 +15,8 @@ import simpy
 
 from sim.data import CONTINENTS, regions
 from sim.geo import haversine_km, place_users
-from sim.network import backbone_rtt_ms, floor_rtt_ms, internet_rtt_ms, sample_rtt_ms
-from sim.routing import edge_sites, nearest_site, serving_region, site_distance_km
+from sim.network import floor_rtt_ms, internet_rtt_ms, sample_rtt_ms
+from sim.routing import anycast_edge, edge_sites, serving_region, site_distance_km, site_rtt_matrix
 from sim.scenario import Network, Scenario
 
 PARTS = (
@@ -29,7 +29,7 @@ PARTS = (
     "replay_ms",
 )
 OUTCOMES = ("ok", "failed_region_down", "failed_queue_timeout")
-STREAMS = ("users", "arrivals", "network", "service", "database")
+STREAMS = ("users", "arrivals", "network", "service", "database", "anycast")
 
 
 def simulate(scenario: Scenario, replication: int = 0) -> pd.DataFrame:
@@ -40,9 +40,8 @@ def simulate(scenario: Scenario, replication: int = 0) -> pd.DataFrame:
     """
     root = np.random.SeedSequence(scenario.seed).spawn(replication + 1)[replication]
     streams = dict(zip(STREAMS, root.spawn(len(STREAMS)), strict=True))
-    where = scenario.users.traffic if scenario.users.traffic is not None else scenario.users.where
     users = place_users(
-        where,
+        scenario.users.placement,
         scenario.users.count,
         scenario.users.mobile_share,
         np.random.default_rng(streams["users"]),
@@ -87,21 +86,22 @@ def simulate_region_set(
     write = rng["arrivals"].random(n) < scenario.workload.write_share
     new_connection = rng["arrivals"].random(n) < net.new_connection_share
 
-    # Anycast: each user lands on the nearest edge; the proxy forwards to the closest region.
+    # Anycast: each user lands on an edge; the proxy forwards to the closest region.
     edges = edge_sites(table, region_set, net.edges)
-    user_edge = nearest_site(users["lat"], users["lon"], table, edges)
-    edge_lat = table.loc[edges, "lat"].to_numpy()[user_edge]
-    edge_lon = table.loc[edges, "lon"].to_numpy()[user_edge]
+    missed = rng["anycast"].random(len(users)) < net.anycast_miss_share
+    user_edge, user_edge_route_km = anycast_edge(users, table, edges, net, missed)
     user_edge_km = haversine_km(
-        users["lat"].to_numpy(), users["lon"].to_numpy(), edge_lat, edge_lon
+        users["lat"].to_numpy(),
+        users["lon"].to_numpy(),
+        table.loc[edges, "lat"].to_numpy()[user_edge],
+        table.loc[edges, "lon"].to_numpy()[user_edge],
     )
     edge = user_edge[user]
     mobile = (users["access"].to_numpy() == "mobile")[user]
 
-    distance_km = user_edge_km[user]
     one_rtt_ms = sample_rtt_ms(
-        internet_rtt_ms(distance_km, mobile, net),
-        floor_rtt_ms(distance_km),
+        internet_rtt_ms(user_edge_route_km[user], mobile, net),
+        floor_rtt_ms(user_edge_km[user]),
         np.where(mobile, net.mobile_jitter_sigma, net.broadband_jitter_sigma),
         rng["network"],
     )
@@ -113,22 +113,20 @@ def simulate_region_set(
     replayed = write & (app.writes == "replay") & (first != primary)
     served = np.where(replayed, primary, first)
 
-    edge_region_km = site_distance_km(table, edges, list(region_set))
-    edge_worker_ms = backbone_sample(edge_region_km[edge, served], net, rng["network"])
+    edge_region = SiteRtt(table, edges, list(region_set), net)
+    edge_worker_ms = edge_region.sample(edge, served, rng["network"])
     replay_ms = np.where(
-        replayed,
-        backbone_sample(edge_region_km[edge, first], net, rng["network"]) + app.replay_decision_ms,
-        0.0,
+        replayed, edge_region.sample(edge, first, rng["network"]) + app.replay_decision_ms, 0.0
     )
 
     # Database: writes and reads where no replica is go to the primary; others read locally.
     replicas = scenario.replicas_in(region_set) - {scenario.database_region}
     has_replica = np.array([code in replicas for code in region_set])
     at_primary_db = write | ~has_replica[served]
-    region_db_km = site_distance_km(table, list(region_set), [scenario.database_region])[:, 0]
-    db_km = np.where(at_primary_db, region_db_km[served], 0.0)
+    region_db = SiteRtt(table, list(region_set), [scenario.database_region], net)
+    to_primary_ms = region_db.sample(served, np.zeros(n, dtype=int), rng["network"])
     queries = np.where(write, db.queries_per_write, db.queries_per_read)
-    db_rtt_ms = queries * backbone_sample(db_km, net, rng["network"])
+    db_rtt_ms = queries * np.where(at_primary_db, to_primary_ms, net.same_region_rtt_ms)
     db_service_ms = rng["database"].gamma(queries, db.query_ms)  # q exponential queries
 
     draws = Draws(
@@ -178,11 +176,17 @@ def simulate_region_set(
     return log
 
 
-def backbone_sample(distance_km: np.ndarray, net: Network, rng: np.random.Generator) -> np.ndarray:
-    """Per-request backbone RTTs [ms] over the given distances."""
-    return sample_rtt_ms(
-        backbone_rtt_ms(distance_km, net), floor_rtt_ms(distance_km), net.backbone_jitter_sigma, rng
-    )
+class SiteRtt:
+    """Median backbone RTTs between two lists of sites, sampled per request with jitter."""
+
+    def __init__(self, regions: pd.DataFrame, a: list[str], b: list[str], network: Network):
+        self.median_ms = site_rtt_matrix(regions, a, b, network)
+        self.floor_ms = floor_rtt_ms(site_distance_km(regions, a, b))
+        self.sigma = network.backbone_jitter_sigma
+
+    def sample(self, i: np.ndarray, j: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """RTT [ms] from site ``i`` of the first list to site ``j`` of the second, per request."""
+        return sample_rtt_ms(self.median_ms[i, j], self.floor_ms[i, j], self.sigma, rng)
 
 
 def service_times_ms(mean_ms: float, cv: float, n: int, rng: np.random.Generator) -> np.ndarray:

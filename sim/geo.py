@@ -83,3 +83,11 @@ def nearest_city(lat: np.ndarray, lon: np.ndarray, chunk: int = 256) -> np.ndarr
         d = haversine_km(lat[start:stop, None], lon[start:stop, None], city_lat, city_lon)
         out[start:stop] = d.argmin(axis=1)
     return out
+
+
+def country_at(lat, lon) -> tuple[np.ndarray, np.ndarray]:
+    """Country (ISO alpha-2) and continent of the city nearest each point."""
+    table = cities()
+    points, back = np.unique(np.column_stack([lat, lon]).astype(float), axis=0, return_inverse=True)
+    nearest = nearest_city(points[:, 0], points[:, 1])[back.ravel()]
+    return table["country"].to_numpy()[nearest], table["continent"].to_numpy()[nearest]

@@ -1,11 +1,12 @@
-"""Round-trip times: medians by path and per-request samples with a tail.
+"""Round-trip times: medians along real routes, and per-request samples with a tail.
 
-Two kinds of path (constants and their sources in docs/model.md):
+Two kinds of path (constants, their fits and sources in docs/model.md and docs/validation.md):
 
-* public internet, user to edge: access latency + great-circle km x inflation / fibre speed;
-* provider backbone, region to region: overhead + great-circle km x inflation / fibre speed.
+* provider backbone, site to site: overhead + route km / fibre speed, both ways;
+* public internet, user to edge: access latency + route km x internet inflation / fibre speed.
 
-Every sample is at least the physics floor, 2 x great-circle km / 200 km per ms.
+Routes follow the hub graph of sim.paths. Every sample is at least the physics floor,
+2 x great-circle km / 200 km per ms, because no route is shorter than the great circle.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.geo import haversine_km
+from sim.paths import route_km_matrix, route_km_pairs
 from sim.scenario import Network
 
 FIBRE_KM_PER_MS = 200.0  # light in fibre, ~2/3 c; Cheshire, "It's the Latency, Stupid" (1996)
@@ -24,25 +26,21 @@ def floor_rtt_ms(distance_km):
     return 2.0 * np.asarray(distance_km) / FIBRE_KM_PER_MS
 
 
-def backbone_rtt_ms(distance_km, network: Network):
-    """Median RTT [ms] between two sites over the provider backbone.
-
-    Fit of overhead + 2 x km x inflation / 200 on the Azure inter-region P50 matrix
-    (2025-06, 1,225 pairs over 100 km apart): 6.7 ms + 1.52 x fibre.
-    """
-    distance_km = np.asarray(distance_km, dtype=float)
-    wide = network.backbone_overhead_ms + network.backbone_inflation * floor_rtt_ms(distance_km)
-    return np.where(distance_km < SAME_SITE_KM, network.same_region_rtt_ms, wide)
+def backbone_rtt_ms(route_km, distance_km, network: Network):
+    """Median RTT [ms] between two sites over the provider backbone, given the route [km]."""
+    model = network.model
+    wide = model.overhead_ms + floor_rtt_ms(route_km)
+    return np.where(np.asarray(distance_km) < SAME_SITE_KM, network.same_region_rtt_ms, wide)
 
 
-def internet_rtt_ms(distance_km, mobile, network: Network):
-    """Median RTT [ms] from a user (broadband or mobile access) to a server over the internet.
+def internet_rtt_ms(route_km, mobile, network: Network):
+    """Median RTT [ms] from a user (mobile or broadband access) to a server, given the route [km].
 
-    Access latency (Ookla medians, which already include the hop to a nearby server) plus the
-    great-circle distance inflated by 1.61, the fit on WonderProxy's public-internet pings.
+    Access latency (Ookla medians, which include the hop to a nearby server) plus the route,
+    inflated by the public internet's extra detours (fit on WonderProxy's pings).
     """
     access_ms = np.where(mobile, network.mobile_access_ms, network.broadband_access_ms)
-    return access_ms + network.internet_inflation * floor_rtt_ms(distance_km)
+    return access_ms + network.model.internet_inflation * floor_rtt_ms(route_km)
 
 
 def sample_rtt_ms(median_ms, floor_ms, sigma, rng: np.random.Generator):
@@ -56,6 +54,23 @@ def sample_rtt_ms(median_ms, floor_ms, sigma, rng: np.random.Generator):
     return floor_ms + (median_ms - floor_ms) * np.exp(np.asarray(sigma) * z)
 
 
-def region_rtt_ms(lat1, lon1, lat2, lon2, network: Network):
-    """Median backbone RTT [ms] between sites given by coordinates [deg]; broadcasts."""
-    return backbone_rtt_ms(haversine_km(lat1, lon1, lat2, lon2), network)
+def route_km(lat1, lon1, country1, lat2, lon2, country2, network: Network, matrix: bool = False):
+    """Route [km] between pairs of points (or every point of one set to every point of another)."""
+    model = network.model
+    measure = route_km_matrix if matrix else route_km_pairs
+    return measure(lat1, lon1, country1, lat2, lon2, country2, model.land_inflation, model.sea_inflation)
+
+
+def site_rtt_ms(lat1, lon1, country1, lat2, lon2, country2, network: Network, matrix: bool = False):
+    """Median backbone RTT [ms] between sites (pairwise, or as a matrix)."""
+    km = route_km(lat1, lon1, country1, lat2, lon2, country2, network, matrix)
+    if matrix:
+        distance_km = haversine_km(
+            np.asarray(lat1, float)[:, None],
+            np.asarray(lon1, float)[:, None],
+            np.asarray(lat2, float),
+            np.asarray(lon2, float),
+        )
+    else:
+        distance_km = haversine_km(lat1, lon1, lat2, lon2)
+    return backbone_rtt_ms(km, distance_km, network)

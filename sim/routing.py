@@ -1,9 +1,9 @@
 """Where a request goes: anycast edge, the region that serves it, and the write path.
 
-Fly.io's proxy (../docs/model.md, "Routing"): BGP anycast lands the user on the nearest edge;
-the edge proxy forwards over the backbone to the closest region of the app that runs a
-Machine; a write served outside the primary region is answered with ``fly-replay`` and
-replayed from the edge to the primary region.
+Fly.io's proxy (docs/model.md, "Routing"): BGP anycast lands the user on the edge nearest by
+network path, except a share of users whose route lands on a farther one; the edge proxy
+forwards over the backbone to the closest region of the app; a write served outside the
+primary region is answered with ``fly-replay`` and replayed from the edge to the primary.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from sim.geo import haversine_km
-from sim.network import backbone_rtt_ms
+from sim.network import route_km, site_rtt_ms
 from sim.scenario import Network
 
 
@@ -22,26 +22,50 @@ def edge_sites(regions: pd.DataFrame, region_set: tuple[str, ...], edges: str) -
     return sorted(set(codes) | set(region_set))
 
 
-def nearest_site(lat, lon, regions: pd.DataFrame, sites: list[str]) -> np.ndarray:
-    """Index into ``sites`` of the site nearest each point (great circle): the anycast pick."""
-    site_lat = regions.loc[sites, "lat"].to_numpy()
-    site_lon = regions.loc[sites, "lon"].to_numpy()
-    distance_km = haversine_km(
-        np.asarray(lat)[:, None], np.asarray(lon)[:, None], site_lat, site_lon
-    )
-    return distance_km.argmin(axis=1)
+def anycast_edge(
+    users: pd.DataFrame,
+    regions: pd.DataFrame,
+    sites: list[str],
+    network: Network,
+    missed: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Edge of each user (index into ``sites``) and the route to it [km].
+
+    Anycast lands a user on the site with the shortest route; users flagged ``missed`` land
+    on the second-shortest (a BGP route that is not the nearest).
+    """
+    km = route_km(
+        users["lat"], users["lon"], users["country"],
+        regions.loc[sites, "lat"], regions.loc[sites, "lon"], regions.loc[sites, "country"],
+        network, matrix=True,
+    )  # fmt: skip
+    ranked = np.argsort(km, axis=1, kind="stable")
+    rank = np.where(missed & (len(sites) > 1), 1, 0)
+    edge = ranked[np.arange(len(users)), rank]
+    return edge, km[np.arange(len(users)), edge]
 
 
 def site_distance_km(regions: pd.DataFrame, a: list[str], b: list[str]) -> np.ndarray:
     """Great-circle distance [km] between every site of ``a`` (rows) and of ``b`` (columns)."""
-    la, lo = regions.loc[a, "lat"].to_numpy(), regions.loc[a, "lon"].to_numpy()
-    lb, lob = regions.loc[b, "lat"].to_numpy(), regions.loc[b, "lon"].to_numpy()
-    return haversine_km(la[:, None], lo[:, None], lb, lob)
+    one, other = regions.loc[a], regions.loc[b]
+    return haversine_km(
+        one["lat"].to_numpy()[:, None], one["lon"].to_numpy()[:, None],
+        other["lat"].to_numpy(), other["lon"].to_numpy(),
+    )  # fmt: skip
+
+
+def site_rtt_matrix(regions: pd.DataFrame, a: list[str], b: list[str], network: Network):
+    """Median backbone RTT [ms] from every site of ``a`` (rows) to every site of ``b``."""
+    one, other = regions.loc[a], regions.loc[b]
+    return site_rtt_ms(
+        one["lat"], one["lon"], one["country"], other["lat"], other["lon"], other["country"],
+        network, matrix=True,
+    )  # fmt: skip
 
 
 def serving_region(
     regions: pd.DataFrame, edges: list[str], region_set: tuple[str, ...], network: Network
 ) -> dict[str, str]:
     """For each edge, the region of the set closest to it by backbone RTT (the proxy's pick)."""
-    rtt = backbone_rtt_ms(site_distance_km(regions, edges, list(region_set)), network)
+    rtt = site_rtt_matrix(regions, edges, list(region_set), network)
     return {edge: region_set[i] for edge, i in zip(edges, rtt.argmin(axis=1), strict=True)}

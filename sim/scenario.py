@@ -6,6 +6,7 @@ Everything past this module sees typed, checked values; nothing else reads a raw
 from __future__ import annotations
 
 import difflib
+import json
 import warnings
 from pathlib import Path
 from typing import Annotated, Literal
@@ -18,11 +19,12 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from sim.data import CONTINENTS, countries, machine_prices, regions
+from sim.data import CONTINENTS, countries, default_rtt_model, machine_prices, regions
 
 MAX_REQUESTS = 5_000_000  # per region set; more is an issue-5 feature (estimate + --yes)
 
@@ -99,31 +101,51 @@ class Users(Strict):
                     )
         return value
 
+    @field_validator("where")
+    @classmethod
+    def _where_path(cls, value, info: ValidationInfo):
+        if isinstance(value, Path) and not value.is_absolute():
+            return (Path((info.context or {}).get("folder", Path.cwd())) / value).resolve()
+        return value
+
+    @model_validator(mode="after")
+    def _load_traffic(self):
+        if isinstance(self.where, Path):
+            try:
+                self._traffic = read_traffic(self.where)
+            except ValueError as error:
+                raise ValueError(f"users.where: {error}") from None
+        return self
+
     @property
     def traffic(self) -> pd.DataFrame | None:
         """The team's own traffic table (lat, lon, weight) when ``where`` is a CSV."""
         return self._traffic
 
-    def load_traffic(self, folder: Path) -> None:
-        if not isinstance(self.where, Path):
-            return
-        path = self.where if self.where.is_absolute() else folder / self.where
-        try:
-            table = pd.read_csv(path)
-        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-            raise ValueError(f"cannot read {path}: {error}") from None
-        missing = {"lat", "lon", "weight"} - set(table.columns)
-        if missing:
-            raise ValueError(f"{path} lacks columns {sorted(missing)}; needs lat, lon, weight")
-        table = table[["lat", "lon", "weight"]].apply(pd.to_numeric, errors="coerce")
-        bad = ~(table["lat"].between(-90, 90) & table["lon"].between(-180, 180) & (table["weight"] >= 0))
-        if bad.any() or not table["weight"].sum() > 0:
-            line = int(bad.to_numpy().argmax()) + 2 if bad.any() else 2
-            raise ValueError(
-                f"{path} line {line}: lat in [-90, 90], lon in [-180, 180], weight >= 0 "
-                "(and some weight > 0)"
-            )
-        self._traffic = table
+    @property
+    def placement(self) -> str | dict[str, float] | pd.DataFrame:
+        """What to place users by: ``population``, a mix, or the traffic table."""
+        return self.where if self._traffic is None else self._traffic
+
+
+def read_traffic(path: Path) -> pd.DataFrame:
+    """A traffic CSV with columns lat, lon [deg] and weight, checked row by row."""
+    try:
+        table = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise ValueError(f"cannot read {path}: {error}") from None
+    missing = {"lat", "lon", "weight"} - set(table.columns)
+    if missing:
+        raise ValueError(f"{path} lacks columns {sorted(missing)}; needs lat, lon, weight")
+    table = table[["lat", "lon", "weight"]].apply(pd.to_numeric, errors="coerce")
+    bad = ~(table["lat"].between(-90, 90) & table["lon"].between(-180, 180) & (table["weight"] >= 0))
+    if bad.any() or not table["weight"].sum() > 0:
+        line = int(bad.to_numpy().argmax()) + 2 if bad.any() else 2
+        raise ValueError(
+            f"{path} line {line}: lat in [-90, 90], lon in [-180, 180], weight >= 0 "
+            "(and some weight > 0)"
+        )
+    return table
 
 
 class Workload(Strict):
@@ -226,20 +248,38 @@ class Database(Strict):
         return value if value == "all" else [region_code(code) for code in value]
 
 
+class RttModel(Strict):
+    """Calibrated constants of the route-based RTT model (docs/model.md, docs/validation.md)."""
+
+    overhead_ms: NonNegativeMs = Field(description="backbone RTT intercept [ms]")
+    land_inflation: float = Field(ge=1.0, le=5.0, description="land fibre route km over great circle")
+    sea_inflation: float = Field(ge=1.0, le=5.0, description="submarine cable km over great circle")
+    internet_inflation: float = Field(
+        ge=1.0, le=5.0, description="public-internet route km over the backbone route"
+    )
+
+
+def packaged_rtt_model() -> RttModel:
+    return RttModel.model_validate(default_rtt_model()["model"])
+
+
+HANDSHAKE_RTTS = {"tcp_tls13": 2, "tcp_tls12": 3, "quic": 1}  # RFC 9293 + 8446 / 5246; RFC 9000
+
+
 class Network(Strict):
     """Parameters of the latency model; defaults and their sources in docs/model.md."""
 
+    calibration: Path | None = Field(
+        None, description="JSON from `globalness calibrate`; the packaged calibration if unset"
+    )
+    model: RttModel = Field(
+        default_factory=packaged_rtt_model,
+        description="RTT model constants (set by `calibration`, or given inline)",
+    )
     broadband_access_ms: NonNegativeMs = Field(
         14.0, description="median fixed-broadband access RTT [ms]"
     )
     mobile_access_ms: NonNegativeMs = Field(32.0, description="median mobile access RTT [ms]")
-    internet_inflation: float = Field(
-        1.61, ge=1.0, le=10.0, description="public-internet path length over great circle"
-    )
-    backbone_inflation: float = Field(
-        1.52, ge=1.0, le=10.0, description="backbone path length over great circle"
-    )
-    backbone_overhead_ms: NonNegativeMs = Field(6.7, description="backbone RTT intercept [ms]")
     same_region_rtt_ms: NonNegativeMs = Field(
         1.0, description="RTT inside one region [ms] (assumption)"
     )
@@ -255,22 +295,46 @@ class Network(Strict):
     new_connection_share: Share = Field(
         0.2, description="share of requests opening a new connection (assumption)"
     )
-    handshake_rtts: int = Field(
-        2,
-        ge=0,
-        le=4,
-        description="round trips to set up a connection at the edge (TCP + TLS 1.3 = 2)",
+    protocol: Literal["tcp_tls13", "tcp_tls12", "quic"] = Field(
+        "tcp_tls13",
+        description="handshake of a new connection, terminated at the edge: "
+        "TCP + TLS 1.3 (2 RTT), TCP + TLS 1.2 (3 RTT) or QUIC (1 RTT)",
+    )
+    anycast_miss_share: Share = Field(
+        0.0, description="share of users whose anycast route lands on their second-nearest edge"
     )
     edges: Literal["active", "all"] = Field(
         "active", description="edge sites: active Fly regions (plus the set's own), or all 35"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _load_calibration(cls, data, info: ValidationInfo):
+        if not isinstance(data, dict) or data.get("calibration") is None:
+            return data
+        folder = (info.context or {}).get("folder", Path.cwd())
+        path = Path(data["calibration"])
+        path = path if path.is_absolute() else Path(folder) / path
+        try:
+            fitted = json.loads(path.read_text())["model"]
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ValueError(
+                f"network.calibration: cannot read a model from {path} ({error}); "
+                "make one with `globalness calibrate`"
+            ) from None
+        return {**data, "calibration": path.resolve(), "model": fitted}
+
+    @property
+    def handshake_rtts(self) -> int:
+        """Round trips a new connection pays before its request, at the edge."""
+        return HANDSHAKE_RTTS[self.protocol]
+
     @model_validator(mode="after")
     def _same_region_fastest(self):
-        if self.same_region_rtt_ms > self.backbone_overhead_ms:
+        if self.same_region_rtt_ms > self.model.overhead_ms:
             raise ValueError(
-                f"network.same_region_rtt_ms: {self.same_region_rtt_ms} exceeds "
-                f"backbone_overhead_ms {self.backbone_overhead_ms}; a region must be nearest to itself"
+                f"network.same_region_rtt_ms: {self.same_region_rtt_ms} exceeds the backbone "
+                f"overhead {self.model.overhead_ms:.1f} ms; a region must be nearest to itself"
             )
         return self
 
@@ -335,36 +399,26 @@ class Scenario(Strict):
     ) -> Scenario:
         """A copy with command-line overrides, validated like the file."""
         data = self.model_dump()
-        data["users"]["where"] = self.users.where
         if seed is not None:
             data["seed"] = seed
         if region_sets:
             data["region_sets"] = region_sets
-        return build_scenario(data, source="command line", traffic=self.users.traffic)
+        return build_scenario(data, source="command line")
 
 
-def build_scenario(
-    data: object,
-    source: str = "scenario",
-    traffic: pd.DataFrame | None = None,
-    folder: Path | None = None,
-) -> Scenario:
-    """Validate a parsed mapping into a Scenario, or raise ScenarioError naming the field."""
+def build_scenario(data: object, source: str = "scenario", folder: Path | None = None) -> Scenario:
+    """Validate a parsed mapping into a Scenario, or raise ScenarioError naming the field.
+
+    Relative paths in it (a traffic CSV, a calibration) are read from ``folder``.
+    """
     if not isinstance(data, dict):
         raise ScenarioError(
             f"{source}: the top level must be a mapping of keys such as app, region_sets"
         )
     try:
-        scenario = Scenario.model_validate(data)
-        if traffic is not None:
-            scenario.users._traffic = traffic
-        else:
-            scenario.users.load_traffic(folder or Path.cwd())
+        return Scenario.model_validate(data, context={"folder": folder or Path.cwd()})
     except ValidationError as error:
         raise ScenarioError(f"{source}: {one_line(error)}") from None
-    except ValueError as error:
-        raise ScenarioError(f"{source}: users.where: {error}") from None
-    return scenario
 
 
 def one_line(error: ValidationError) -> str:

@@ -11,18 +11,17 @@ import sim
 ORDER = [
     "data",  # data: packaged tables
     "scenario",  # input: YAML -> Scenario
-    "geo",
-    "network",
-    "routing",
-    "cost",  # model: pure functions over arrays
+    *("geo", "paths", "network", "routing", "calibration", "cost"),  # model: pure functions
     "engine",  # engine: SimPy
-    "report",
-    "plots",  # report: tables and figures from the request log
-    "__init__",
-    "cli",
-    "__main__",  # face: the Python API and the command
+    *("report", "plots"),  # report: tables and figures from the request log
+    *("__init__", "cli", "__main__"),  # face: the Python API and the command
 ]
-ONLY_IN = {"simpy": {"engine"}, "matplotlib": {"plots", "__init__"}, "yaml": {"scenario"}}
+ONLY_IN = {
+    "simpy": {"engine"},
+    "matplotlib": {"plots", "__init__"},
+    "yaml": {"scenario"},
+    "scipy": {"paths", "calibration"},
+}
 SOURCE = Path(sim.__file__).parent
 
 

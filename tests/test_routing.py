@@ -1,12 +1,11 @@
 """Anycast edge choice and the proxy's serving region: metamorphic checks."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from sim.data import regions
-from sim.geo import haversine_km
-from sim.network import backbone_rtt_ms
-from sim.routing import edge_sites, nearest_site, serving_region, site_distance_km
+from sim.data import cities, regions
+from sim.routing import anycast_edge, edge_sites, serving_region, site_rtt_matrix
 from sim.scenario import Network
 
 DEFAULTS = Network()
@@ -17,6 +16,13 @@ def table():
     return regions()
 
 
+@pytest.fixture(scope="module")
+def users():
+    world = cities()
+    picked = np.random.default_rng(0).choice(len(world), 1500, p=world["population"] / world["population"].sum())
+    return world.iloc[picked].reset_index(drop=True)
+
+
 def test_edge_sites_are_the_active_regions_plus_the_set(table):
     active = set(table.index[table["status"] == "active"])
     assert len(active) == 18
@@ -25,28 +31,40 @@ def test_edge_sites_are_the_active_regions_plus_the_set(table):
     assert len(edge_sites(table, ("iad",), "all")) == 35
 
 
-def test_adding_a_site_never_moves_a_user_farther(table):
-    rng = np.random.default_rng(0)
-    lat, lon = rng.uniform(-60, 70, 3000), rng.uniform(-180, 180, 3000)
-    order = list(rng.permutation(table.index))
-    previous_km = np.full(lat.size, np.inf)
-    for k in range(1, len(order) + 1):
-        sites = order[:k]
-        picked = nearest_site(lat, lon, table, sites)
-        site = table.loc[sites].iloc[picked]
-        km = haversine_km(lat, lon, site["lat"].to_numpy(), site["lon"].to_numpy())
-        assert np.all(km <= previous_km)
+def test_adding_an_edge_never_lengthens_a_users_route(table, users):
+    order = list(np.random.default_rng(1).permutation(table.index))
+    none_missed = np.zeros(len(users), dtype=bool)
+    previous_km = np.full(len(users), np.inf)
+    for k in range(1, len(order) + 1, 3):
+        _, km = anycast_edge(users, table, order[:k], DEFAULTS, none_missed)
+        assert np.all(km <= previous_km + 1e-9)
         previous_km = km
+
+
+def test_missed_users_land_on_their_second_nearest_edge(table, users):
+    sites = edge_sites(table, (), "active")
+    nearest, near_km = anycast_edge(users, table, sites, DEFAULTS, np.zeros(len(users), dtype=bool))
+    second, far_km = anycast_edge(users, table, sites, DEFAULTS, np.ones(len(users), dtype=bool))
+    assert np.all(second != nearest)
+    assert np.all(far_km >= near_km)
+
+
+def test_anycast_follows_the_route_not_the_map(table):
+    # Tel Aviv is nearest Bombay... on the map; its traffic leaves through Europe
+    israel = pd.DataFrame({"lat": [32.09], "lon": [34.78], "country": ["IL"]})
+    sites = edge_sites(table, (), "active")
+    edge, _ = anycast_edge(israel, table, sites, DEFAULTS, np.zeros(1, dtype=bool))
+    assert table.loc[sites[edge[0]], "continent"] == "EU"
 
 
 def test_adding_a_region_never_serves_an_edge_from_farther(table):
     edges = edge_sites(table, (), "all")
     order = list(np.random.default_rng(1).permutation(table.index))
+    everything = site_rtt_matrix(table, edges, order, DEFAULTS)
     previous_ms = np.full(len(edges), np.inf)
     for k in range(1, len(order) + 1):
         served = serving_region(table, edges, tuple(order[:k]), DEFAULTS)
-        km = np.diag(site_distance_km(table, edges, [served[e] for e in edges]))
-        ms = backbone_rtt_ms(km, DEFAULTS)
+        ms = np.array([everything[i, order.index(served[e])] for i, e in enumerate(edges)])
         assert np.all(ms <= previous_ms)
         previous_ms = ms
 
@@ -55,5 +73,4 @@ def test_an_edge_in_the_set_serves_itself(table):
     region_set = ("iad", "mad", "syd", "gru")
     served = serving_region(table, edge_sites(table, region_set, "active"), region_set, DEFAULTS)
     assert all(served[code] == code for code in region_set)
-    # nearest by hand (great circle): ewr -> iad (~330 km), lhr -> mad (~1,260 km), nrt -> syd
     assert (served["ewr"], served["lhr"], served["nrt"]) == ("iad", "mad", "syd")

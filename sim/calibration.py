@@ -1,0 +1,135 @@
+"""Fit the RTT model to measured round trips, and measure how far off it is.
+
+Measurements use the columns of data/rtt/*.csv: from_lat, from_lon, to_lat, to_lon,
+rtt_ms_p50, optionally rtt_ms_reverse (the two directions are averaged) and continent_pair
+(the corridor used in error tables; derived from the nearest cities when absent).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+
+from sim.geo import country_at, haversine_km
+from sim.network import FIBRE_KM_PER_MS, floor_rtt_ms, route_km, site_rtt_ms
+from sim.scenario import Network, RttModel
+
+CO_LOCATED_KM = 100.0  # closer pairs are regions in one metro: kept out of fits and errors
+PLACES = ("from_lat", "from_lon", "to_lat", "to_lon")
+
+
+def pairs_table(table: pd.DataFrame, measured: bool = True) -> pd.DataFrame:
+    """Pairs ready to model: adds gc_km, from/to country, corridor and (if measured) rtt_ms.
+
+    Raises ValueError naming the first bad line or the missing columns.
+    """
+    needed = [*PLACES, "rtt_ms_p50"] if measured else list(PLACES)
+    missing = [column for column in needed if column not in table.columns]
+    if missing:
+        raise ValueError(f"missing columns {', '.join(missing)}; needs {', '.join(needed)}")
+    values = table[needed].apply(pd.to_numeric, errors="coerce")
+    bad = values.isna().any(axis=1)
+    bad |= ~values[["from_lat", "to_lat"]].abs().le(90).all(axis=1)
+    bad |= ~values[["from_lon", "to_lon"]].abs().le(180).all(axis=1)
+    if measured:
+        bad |= values["rtt_ms_p50"] <= 0
+    if bad.any():
+        line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+        rule = "lat in [-90, 90], lon in [-180, 180]" + (", rtt_ms_p50 > 0" if measured else "")
+        raise ValueError(f"line {line}: every row needs numbers with {rule}")
+    pairs = table.copy()
+    pairs[needed] = values
+    if measured:
+        pairs["rtt_ms"] = pairs["rtt_ms_p50"]
+        if "rtt_ms_reverse" in pairs:
+            pairs["rtt_ms"] = pairs[["rtt_ms_p50", "rtt_ms_reverse"]].mean(axis=1)
+    pairs["gc_km"] = haversine_km(pairs["from_lat"], pairs["from_lon"], pairs["to_lat"], pairs["to_lon"])
+    for end in ("from", "to"):
+        country, continent = country_at(pairs[f"{end}_lat"], pairs[f"{end}_lon"])
+        pairs[f"{end}_country"], pairs[f"{end}_continent"] = country, continent
+    if "continent_pair" not in pairs:
+        ends = np.sort(pairs[["from_continent", "to_continent"]].to_numpy(), axis=1)
+        pairs["continent_pair"] = [f"{a}-{b}" for a, b in ends]
+    return pairs
+
+
+def backbone_ms(pairs: pd.DataFrame, network: Network) -> np.ndarray:
+    """Modelled median backbone RTT [ms] for each measured pair."""
+    return site_rtt_ms(
+        pairs["from_lat"], pairs["from_lon"], pairs["from_country"],
+        pairs["to_lat"], pairs["to_lon"], pairs["to_country"], network,
+    )  # fmt: skip
+
+
+def internet_ms(pairs: pd.DataFrame, network: Network, intercept_ms: float) -> np.ndarray:
+    """Modelled median public-internet RTT [ms] between servers (``intercept_ms`` for access)."""
+    km = route_km(
+        pairs["from_lat"], pairs["from_lon"], pairs["from_country"],
+        pairs["to_lat"], pairs["to_lon"], pairs["to_country"], network,
+    )  # fmt: skip
+    return intercept_ms + network.model.internet_inflation * floor_rtt_ms(km)
+
+
+def log_error(predicted: np.ndarray, measured: np.ndarray) -> float:
+    """Mean absolute log ratio: symmetric, near the mean absolute percentage error when small."""
+    return float(np.mean(np.abs(np.log(predicted / measured))))
+
+
+def fit_backbone(pairs: pd.DataFrame, start: RttModel) -> RttModel:
+    """Fit overhead, land and sea inflation to backbone pairs over 100 km apart."""
+    far = pairs[pairs["gc_km"] >= CO_LOCATED_KM]
+    measured = far["rtt_ms"].to_numpy()
+
+    def loss(x: np.ndarray) -> float:
+        overhead, land, sea = x
+        if overhead < 0 or land < 1 or sea < 1:
+            return np.inf
+        model = start.model_copy(update={"overhead_ms": overhead, "land_inflation": land, "sea_inflation": sea})
+        return log_error(backbone_ms(far, Network(model=model, same_region_rtt_ms=0)), measured)
+
+    x0 = [start.overhead_ms, start.land_inflation, start.sea_inflation]
+    best = minimize(loss, x0, method="Nelder-Mead", options={"xatol": 1e-3, "fatol": 1e-6})
+    overhead, land, sea = (round(float(v), 4) for v in best.x)
+    return start.model_copy(update={"overhead_ms": overhead, "land_inflation": land, "sea_inflation": sea})
+
+
+def fit_internet(pairs: pd.DataFrame, start: RttModel) -> tuple[RttModel, float]:
+    """Fit the internet inflation (and the servers' intercept [ms]) to public-internet pairs."""
+    far = pairs[pairs["gc_km"] >= CO_LOCATED_KM]
+    measured = far["rtt_ms"].to_numpy()
+    km = route_km(
+        far["from_lat"], far["from_lon"], far["from_country"],
+        far["to_lat"], far["to_lon"], far["to_country"], Network(model=start),
+    )  # fmt: skip
+
+    def loss(x: np.ndarray) -> float:
+        intercept, inflation = x
+        if intercept < 0 or inflation < 1:
+            return np.inf
+        return log_error(intercept + inflation * 2 * km / FIBRE_KM_PER_MS, measured)
+
+    best = minimize(loss, [5.0, 1.2], method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-7})
+    intercept, inflation = (round(float(v), 4) for v in best.x)
+    return start.model_copy(update={"internet_inflation": inflation}), intercept
+
+
+def error_table(pairs: pd.DataFrame, predicted: np.ndarray) -> pd.DataFrame:
+    """Median and p90 absolute percentage error [%] per corridor, then over all pairs."""
+    far = pairs["gc_km"].to_numpy() >= CO_LOCATED_KM
+    errors = pd.DataFrame(
+        {
+            "corridor": pairs["continent_pair"].to_numpy()[far],
+            "ape": 100 * np.abs(predicted[far] / pairs["rtt_ms"].to_numpy()[far] - 1),
+        }
+    )
+
+    def summarise(group: pd.Series) -> pd.Series:
+        return pd.Series(
+            {"pairs": len(group), "mdape_pct": group.median(), "p90_ape_pct": group.quantile(0.9)}
+        )
+
+    table = errors.groupby("corridor")["ape"].apply(summarise).unstack()
+    table.loc["all"] = summarise(errors["ape"])
+    table["pairs"] = table["pairs"].astype(int)
+    return table.round(1)

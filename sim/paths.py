@@ -1,0 +1,111 @@
+"""Route lengths over a graph of real backbone hubs and cable systems.
+
+Paths detour where the fibre does: Europe to South America through EllaLink or the US east
+coast, Europe to Asia through Egypt and the Red Sea, Africa to Asia through Europe or the Gulf
+of Aden, Israel to the Gulf through Europe; the Pacific is crossed nearly straight. A point
+joins the graph at its nearby hubs; a route is the shortest way through the graph, each link
+counted as its great-circle length times the inflation of its medium (land or sea).
+Hubs and links with their sources: data/backbone_hubs.csv, data/backbone_links.csv.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import shortest_path
+
+from sim.data import backbone_hubs, backbone_links
+from sim.geo import haversine_km
+
+ATTACH_SLACK_KM = 500.0  # a point joins every hub within its nearest hub's distance + this
+MAX_ATTACHED_HUBS = 6
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """The hubs a set of points join (hub index, -1 for none) and the route km to reach them."""
+
+    hub: np.ndarray  # (points, MAX_ATTACHED_HUBS) int
+    km: np.ndarray  # (points, MAX_ATTACHED_HUBS) float, inf where hub == -1
+
+
+def hub_coordinates() -> tuple[np.ndarray, np.ndarray]:
+    hubs = backbone_hubs()
+    return hubs["lat"].to_numpy(float), hubs["lon"].to_numpy(float)
+
+
+@cache
+def hub_route_km(land_inflation: float, sea_inflation: float) -> np.ndarray:
+    """Shortest route [km] between every pair of hubs, links weighted by their medium."""
+    hubs, links = backbone_hubs(), backbone_links()
+    index = {code: i for i, code in enumerate(hubs["hub"])}
+    a = links["a"].map(index).to_numpy()
+    b = links["b"].map(index).to_numpy()
+    lat, lon = hub_coordinates()
+    inflation = np.where(links["medium"].to_numpy() == "sea", sea_inflation, land_inflation)
+    weight = haversine_km(lat[a], lon[a], lat[b], lon[b]) * inflation
+    graph = coo_matrix((weight, (a, b)), shape=(len(hubs), len(hubs))).tocsr()
+    return shortest_path(graph, method="D", directed=False)
+
+
+def attach(lat, lon, country, land_inflation: float) -> Attachment:
+    """Join each point to hubs over land: those within ATTACH_SLACK_KM of its nearest hub.
+
+    A point in a country with hubs joins only its own country's hubs: traffic leaves a
+    country through its own landings and exchanges (Israel does not reach the Gulf through
+    Egypt, nor Pakistan through India).
+    """
+    hubs = backbone_hubs()
+    hub_lat, hub_lon = hub_coordinates()
+    distance_km = haversine_km(
+        np.asarray(lat, float)[:, None], np.asarray(lon, float)[:, None], hub_lat, hub_lon
+    )
+    same = np.asarray(country, dtype=object)[:, None] == hubs["country"].to_numpy()[None, :]
+    own = same.any(axis=1, keepdims=True)
+    distance_km = np.where(own & ~same, np.inf, distance_km)
+    order = np.argsort(distance_km, axis=1)[:, :MAX_ATTACHED_HUBS]
+    km = np.take_along_axis(distance_km, order, axis=1)
+    near = km <= km[:, :1] + ATTACH_SLACK_KM
+    return Attachment(hub=np.where(near, order, -1), km=np.where(near, km * land_inflation, np.inf))
+
+
+def route_km_pairs(lat1, lon1, country1, lat2, lon2, country2, land_inflation: float, sea_inflation: float):
+    """Route length [km] between point i of the first set and point i of the second; broadcasts."""
+    arrays = np.broadcast_arrays(
+        *(np.asarray(x, float) for x in (lat1, lon1, lat2, lon2)),
+        *(np.asarray(x, dtype=object) for x in (country1, country2)),
+    )
+    shape = arrays[0].shape
+    lat1, lon1, lat2, lon2, country1, country2 = (np.ravel(x) for x in arrays)
+    a = attach(lat1.astype(float), lon1.astype(float), country1, land_inflation)
+    b = attach(lat2.astype(float), lon2.astype(float), country2, land_inflation)
+    direct_km = haversine_km(lat1, lon1, lat2, lon2).astype(float) * land_inflation
+    hubs = hub_route_km(land_inflation, sea_inflation)
+    return shortest(a, b, direct_km, hubs).reshape(shape)
+
+
+def route_km_matrix(lat1, lon1, country1, lat2, lon2, country2, land_inflation: float, sea_inflation: float):
+    """Route length [km] from every point of the first set (rows) to every point of the second."""
+    lat1, lon1, lat2, lon2 = (np.asarray(x, float) for x in (lat1, lon1, lat2, lon2))
+    a = attach(lat1, lon1, country1, land_inflation)
+    b = attach(lat2, lon2, country2, land_inflation)
+    rows = np.repeat(np.arange(len(lat1)), len(lat2))
+    columns = np.tile(np.arange(len(lat2)), len(lat1))
+    a = Attachment(a.hub[rows], a.km[rows])
+    b = Attachment(b.hub[columns], b.km[columns])
+    direct_km = haversine_km(lat1[:, None], lon1[:, None], lat2, lon2).ravel() * land_inflation
+    hubs = hub_route_km(land_inflation, sea_inflation)
+    return shortest(a, b, direct_km, hubs).reshape(len(lat1), len(lat2))
+
+
+def shortest(a: Attachment, b: Attachment, direct_km: np.ndarray, hubs: np.ndarray) -> np.ndarray:
+    """The shorter of: through the graph (any joined hub to any joined hub), or straight over
+    land when both points join a common hub (a metro or a region's own neighbourhood)."""
+    both = (a.hub[:, :, None] >= 0) & (b.hub[:, None, :] >= 0)
+    via = a.km[:, :, None] + hubs[a.hub[:, :, None], b.hub[:, None, :]] + b.km[:, None, :]
+    via = np.where(both, via, np.inf).min(axis=(1, 2))
+    shared = ((a.hub[:, :, None] == b.hub[:, None, :]) & both).any(axis=(1, 2))
+    return np.where(shared, np.minimum(direct_km, via), via)
