@@ -29,7 +29,9 @@ DISTANCE_ONLY = (6.7, 1.52)  # the earlier model: 6.7 ms + 1.52 x 2 x great-circ
 def leave_regions_out(pairs: pd.DataFrame, model: RttModel) -> np.ndarray:
     """Predict each pair with a model fitted on pairs that share no region with its fold."""
     regions = np.array(sorted(set(pairs["from_name"]) | set(pairs["to_name"])))
-    fold = dict(zip(regions, np.random.default_rng(0).permutation(len(regions)) % FOLDS, strict=True))
+    fold = dict(
+        zip(regions, np.random.default_rng(0).permutation(len(regions)) % FOLDS, strict=True)
+    )
     from_fold, to_fold = pairs["from_name"].map(fold), pairs["to_name"].map(fold)
     predicted = np.full(len(pairs), np.nan)
     for k in range(FOLDS):
@@ -53,7 +55,14 @@ def chart(pairs: pd.DataFrame, predicted: np.ndarray, path: Path) -> None:
     ax = fig.subplots()
     far = (pairs["gc_km"] >= calibration.CO_LOCATED_KM).to_numpy()
     measured = pairs["rtt_ms"].to_numpy()[far]
-    ax.scatter(measured, predicted[far], s=8, alpha=0.5, color="#0072B2", label="Azure pair, region left out")
+    ax.scatter(
+        measured,
+        predicted[far],
+        s=8,
+        alpha=0.5,
+        color="#0072B2",
+        label="Azure pair, region left out",
+    )
     ax.plot([3, 400], [3, 400], color="black", lw=1, label="predicted = measured")
     for factor in (0.75, 1.25):
         ax.plot([3, 400], [3 * factor, 400 * factor], color="grey", lw=0.8, ls="--")

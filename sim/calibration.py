@@ -44,7 +44,9 @@ def pairs_table(table: pd.DataFrame, measured: bool = True) -> pd.DataFrame:
         pairs["rtt_ms"] = pairs["rtt_ms_p50"]
         if "rtt_ms_reverse" in pairs:
             pairs["rtt_ms"] = pairs[["rtt_ms_p50", "rtt_ms_reverse"]].mean(axis=1)
-    pairs["gc_km"] = haversine_km(pairs["from_lat"], pairs["from_lon"], pairs["to_lat"], pairs["to_lon"])
+    pairs["gc_km"] = haversine_km(
+        pairs["from_lat"], pairs["from_lon"], pairs["to_lat"], pairs["to_lon"]
+    )
     for end in ("from", "to"):
         country, continent = country_at(pairs[f"{end}_lat"], pairs[f"{end}_lon"])
         pairs[f"{end}_country"], pairs[f"{end}_continent"] = country, continent
@@ -85,13 +87,17 @@ def fit_backbone(pairs: pd.DataFrame, start: RttModel) -> RttModel:
         overhead, land, sea = x
         if overhead < 0 or land < 1 or sea < 1:
             return np.inf
-        model = start.model_copy(update={"overhead_ms": overhead, "land_inflation": land, "sea_inflation": sea})
+        model = start.model_copy(
+            update={"overhead_ms": overhead, "land_inflation": land, "sea_inflation": sea}
+        )
         return log_error(backbone_ms(far, Network(model=model, same_region_rtt_ms=0)), measured)
 
     x0 = [start.overhead_ms, start.land_inflation, start.sea_inflation]
     best = minimize(loss, x0, method="Nelder-Mead", options={"xatol": 1e-3, "fatol": 1e-6})
     overhead, land, sea = (round(float(v), 4) for v in best.x)
-    return start.model_copy(update={"overhead_ms": overhead, "land_inflation": land, "sea_inflation": sea})
+    return start.model_copy(
+        update={"overhead_ms": overhead, "land_inflation": land, "sea_inflation": sea}
+    )
 
 
 def fit_internet(pairs: pd.DataFrame, start: RttModel) -> tuple[RttModel, float]:

@@ -353,7 +353,9 @@ def calibrate(measurements: Path, out: Path, kind: str, start: Path | None) -> N
     table = calibration.error_table(pairs, before).join(
         calibration.error_table(pairs, after), lsuffix="_before", rsuffix="_after"
     )
-    click.echo(table.drop(columns="pairs_after").rename(columns={"pairs_before": "pairs"}).to_string())
+    click.echo(
+        table.drop(columns="pairs_after").rename(columns={"pairs_before": "pairs"}).to_string()
+    )
     click.echo("\n" + ", ".join(f"{k} {v:g}" for k, v in fitted.model_dump().items()))
     overall = table.loc["all"]
     document = {

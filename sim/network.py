@@ -58,7 +58,9 @@ def route_km(lat1, lon1, country1, lat2, lon2, country2, network: Network, matri
     """Route [km] between pairs of points (or every point of one set to every point of another)."""
     model = network.model
     measure = route_km_matrix if matrix else route_km_pairs
-    return measure(lat1, lon1, country1, lat2, lon2, country2, model.land_inflation, model.sea_inflation)
+    return measure(
+        lat1, lon1, country1, lat2, lon2, country2, model.land_inflation, model.sea_inflation
+    )
 
 
 def site_rtt_ms(lat1, lon1, country1, lat2, lon2, country2, network: Network, matrix: bool = False):

@@ -72,7 +72,9 @@ def attach(lat, lon, country, land_inflation: float) -> Attachment:
     return Attachment(hub=np.where(near, order, -1), km=np.where(near, km * land_inflation, np.inf))
 
 
-def route_km_pairs(lat1, lon1, country1, lat2, lon2, country2, land_inflation: float, sea_inflation: float):
+def route_km_pairs(
+    lat1, lon1, country1, lat2, lon2, country2, land_inflation: float, sea_inflation: float
+):
     """Route length [km] between point i of the first set and point i of the second; broadcasts."""
     arrays = np.broadcast_arrays(
         *(np.asarray(x, float) for x in (lat1, lon1, lat2, lon2)),
@@ -87,7 +89,9 @@ def route_km_pairs(lat1, lon1, country1, lat2, lon2, country2, land_inflation: f
     return shortest(a, b, direct_km, hubs).reshape(shape)
 
 
-def route_km_matrix(lat1, lon1, country1, lat2, lon2, country2, land_inflation: float, sea_inflation: float):
+def route_km_matrix(
+    lat1, lon1, country1, lat2, lon2, country2, land_inflation: float, sea_inflation: float
+):
     """Route length [km] from every point of the first set (rows) to every point of the second."""
     lat1, lon1, lat2, lon2 = (np.asarray(x, float) for x in (lat1, lon1, lat2, lon2))
     a = attach(lat1, lon1, country1, land_inflation)

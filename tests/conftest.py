@@ -23,7 +23,9 @@ def small_scenario(**sections):
     }
     for key, value in sections.items():
         data[key] = (
-            {**data[key], **value} if isinstance(value, dict) and key != "region_sets" else value
+            {**data.get(key, {}), **value}
+            if isinstance(value, dict) and key != "region_sets"
+            else value
         )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecatedRegionWarning)

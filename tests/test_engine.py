@@ -158,3 +158,23 @@ def test_overload_builds_a_queue():
     )
     calm = simulate(small_scenario(app={"primary_region": "iad", "concurrency": 1}))
     assert busy["queue_ms"].mean() > 10 * max(calm["queue_ms"].mean(), 0.1)
+
+
+def test_handshakes_cost_round_trips_by_protocol():
+    """New connections pay 1 (QUIC), 2 (TCP + TLS 1.3) or 3 (TCP + TLS 1.2) extra RTTs."""
+    every = {"new_connection_share": 1.0}
+    means = {
+        protocol: simulate(small_scenario(network={**every, "protocol": protocol}))[
+            "client_edge_ms"
+        ].mean()
+        for protocol in ("quic", "tcp_tls13", "tcp_tls12")
+    }
+    assert means["quic"] * 3 / 2 == pytest.approx(means["tcp_tls13"], rel=1e-5)
+    assert means["quic"] * 4 / 2 == pytest.approx(means["tcp_tls12"], rel=1e-5)
+
+
+def test_anycast_misses_never_shorten_the_way_to_the_edge():
+    exact = simulate(small_scenario(network={"anycast_miss_share": 0.0}))
+    missed = simulate(small_scenario(network={"anycast_miss_share": 1.0}))
+    assert missed["client_edge_ms"].median() > exact["client_edge_ms"].median()
+    assert (missed["edge"] != exact["edge"]).mean() > 0.5

@@ -50,7 +50,9 @@ def test_nothing_beats_the_physics_floor(city_pairs):
     floor = floor_rtt_ms(haversine_km(a["lat"], a["lon"], b["lat"], b["lon"]))
     km = route_km(a["lat"], a["lon"], a["country"], b["lat"], b["lon"], b["country"], DEFAULTS)
     mobile = rng.random(len(a)) < 0.5
-    backbone = site_rtt_ms(a["lat"], a["lon"], a["country"], b["lat"], b["lon"], b["country"], DEFAULTS)
+    backbone = site_rtt_ms(
+        a["lat"], a["lon"], a["country"], b["lat"], b["lon"], b["country"], DEFAULTS
+    )
     for median in (internet_rtt_ms(km, mobile, DEFAULTS), backbone):
         assert np.all(median >= floor)
         sigma = rng.uniform(0, 2, len(a))
@@ -89,14 +91,24 @@ def rtt(a: str, b: str) -> float:
     table = regions()
     one, other = table.loc[a], table.loc[b]
     return float(
-        site_rtt_ms(one["lat"], one["lon"], one["country"], other["lat"], other["lon"], other["country"], DEFAULTS)
+        site_rtt_ms(
+            one["lat"],
+            one["lon"],
+            one["country"],
+            other["lat"],
+            other["lon"],
+            other["country"],
+            DEFAULTS,
+        )
     )
 
 
 def inflation(a: str, b: str) -> float:
     """Modelled RTT over the great-circle fibre floor."""
     table = regions()
-    km = haversine_km(table.at[a, "lat"], table.at[a, "lon"], table.at[b, "lat"], table.at[b, "lon"])
+    km = haversine_km(
+        table.at[a, "lat"], table.at[a, "lon"], table.at[b, "lat"], table.at[b, "lon"]
+    )
     return rtt(a, b) / float(floor_rtt_ms(km))
 
 

@@ -1,6 +1,5 @@
 """Charts carry their content: one line per region set, labelled axes, a title with the finding."""
 
-import matplotlib
 from conftest import small_scenario
 
 from sim.engine import simulate

@@ -1,5 +1,6 @@
 """Scenario validation: every mistake is one ScenarioError naming the field and the value."""
 
+import json
 import warnings
 
 import pytest
@@ -130,6 +131,29 @@ def test_bad_traffic_csv_is_one_clear_line(tmp_path, csv, expected):
     with pytest.raises(ScenarioError, match="users.where") as caught:
         load_scenario(path)
     assert expected in str(caught.value)
+
+
+def test_calibration_is_read_relative_to_the_scenario(tmp_path):
+    model = {
+        "overhead_ms": 3.0,
+        "land_inflation": 1.3,
+        "sea_inflation": 1.1,
+        "internet_inflation": 1.2,
+    }
+    (tmp_path / "model.json").write_text(json.dumps({"model": model}))
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({**SMALL, "network": {"calibration": "model.json"}}))
+    loaded = load_scenario(path)
+    assert loaded.network.model.model_dump() == model
+    assert loaded.with_overrides(seed=9).network.model == loaded.network.model
+
+
+def test_bad_calibration_is_one_clear_line(tmp_path):
+    (tmp_path / "model.json").write_text("{not json")
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({**SMALL, "network": {"calibration": "model.json"}}))
+    with pytest.raises(ScenarioError, match="network.calibration: cannot read a model from"):
+        load_scenario(path)
 
 
 def test_unreadable_and_malformed_files(tmp_path):

@@ -21,9 +21,7 @@ def test_scenario_runs(path):
         scenario = sim.load_scenario(path)
         # A tenth of the requests keeps the suite quick; the shape of the answer is the same.
         workload = {**scenario.workload.model_dump(), "requests": scenario.workload.requests // 10}
-        small = sim.build_scenario(
-            {**scenario.model_dump(), "workload": workload}
-        )
+        small = sim.build_scenario({**scenario.model_dump(), "workload": workload})
     result = sim.run(small)
     assert list(result.summary["region_set"]) == list(scenario.named_region_sets)
     assert (result.summary["requests"] == small.workload.requests).all()
