@@ -64,8 +64,8 @@ def chart(pairs: pd.DataFrame, predicted: np.ndarray, path: Path) -> None:
         label="Azure pair, region left out",
     )
     ax.plot([3, 400], [3, 400], color="black", lw=1, label="predicted = measured")
-    for factor in (0.75, 1.25):
-        ax.plot([3, 400], [3 * factor, 400 * factor], color="grey", lw=0.8, ls="--")
+    for factor, label in ((0.75, "±25 %"), (1.25, None)):
+        ax.plot([3, 400], [3 * factor, 400 * factor], color="grey", lw=0.8, ls="--", label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("measured median RTT [ms], Azure 2025-06")

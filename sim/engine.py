@@ -99,14 +99,6 @@ def simulate_region_set(
     edge = user_edge[user]
     mobile = (users["access"].to_numpy() == "mobile")[user]
 
-    one_rtt_ms = sample_rtt_ms(
-        internet_rtt_ms(user_edge_route_km[user], mobile, net),
-        floor_rtt_ms(user_edge_km[user]),
-        np.where(mobile, net.mobile_jitter_sigma, net.broadband_jitter_sigma),
-        rng["network"],
-    )
-    client_edge_ms = one_rtt_ms * (1 + net.handshake_rtts * new_connection)
-
     closest = serving_region(table, edges, region_set, net)
     first = np.array([region_set.index(closest[code]) for code in edges])[edge]
     primary = region_set.index(app.primary_region)
@@ -114,7 +106,22 @@ def simulate_region_set(
     served = np.where(replayed, primary, first)
 
     edge_region = SiteRtt(table, edges, list(region_set), net)
-    edge_worker_ms = edge_region.sample(edge, served, rng["network"])
+    client_edge_median_ms = internet_rtt_ms(user_edge_route_km[user], mobile, net)
+    scale = measured_scale(
+        net.measured_rtt_ms,
+        users["country"].to_numpy()[user],
+        np.asarray(region_set)[served],
+        client_edge_median_ms + edge_region.median_ms[edge, served],
+    )
+    client_edge_floor_ms = floor_rtt_ms(user_edge_km[user])
+    one_rtt_ms = sample_rtt_ms(
+        np.maximum(client_edge_median_ms * scale, client_edge_floor_ms),
+        client_edge_floor_ms,
+        np.where(mobile, net.mobile_jitter_sigma, net.broadband_jitter_sigma),
+        rng["network"],
+    )
+    client_edge_ms = one_rtt_ms * (1 + net.handshake_rtts * new_connection)
+    edge_worker_ms = edge_region.sample(edge, served, rng["network"], scale)
     replay_ms = np.where(
         replayed, edge_region.sample(edge, first, rng["network"]) + app.replay_decision_ms, 0.0
     )
@@ -184,9 +191,23 @@ class SiteRtt:
         self.floor_ms = floor_rtt_ms(site_distance_km(regions, a, b))
         self.sigma = network.backbone_jitter_sigma
 
-    def sample(self, i: np.ndarray, j: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """RTT [ms] from site ``i`` of the first list to site ``j`` of the second, per request."""
-        return sample_rtt_ms(self.median_ms[i, j], self.floor_ms[i, j], self.sigma, rng)
+    def sample(self, i: np.ndarray, j: np.ndarray, rng: np.random.Generator, scale=1.0):
+        """RTT [ms] from site ``i`` of the first list to site ``j`` of the second, per request;
+        ``scale`` multiplies the median (never below the floor)."""
+        floor_ms = self.floor_ms[i, j]
+        median_ms = np.maximum(self.median_ms[i, j] * scale, floor_ms)
+        return sample_rtt_ms(median_ms, floor_ms, self.sigma, rng)
+
+
+def measured_scale(
+    measured_ms: pd.Series | None, country: np.ndarray, region: np.ndarray, modelled_ms: np.ndarray
+) -> np.ndarray:
+    """Factor that brings the modelled user-to-region median to the team's measured one, where
+    the measured matrix has the (country, region) pair; 1 elsewhere."""
+    if measured_ms is None:
+        return np.ones(len(country))
+    wanted = measured_ms.reindex(pd.MultiIndex.from_arrays([country, region])).to_numpy()
+    return np.where(np.isnan(wanted), 1.0, wanted / modelled_ms)
 
 
 def service_times_ms(mean_ms: float, cv: float, n: int, rng: np.random.Generator) -> np.ndarray:

@@ -150,6 +150,35 @@ def read_traffic(path: Path) -> pd.DataFrame:
     return table
 
 
+def read_measured(path: Path) -> pd.Series:
+    """A measured matrix: country (ISO alpha-2), region (Fly code), rtt_ms (median, > 0)."""
+    try:
+        table = pd.read_csv(path, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise ValueError(f"cannot read {path}: {error}") from None
+    missing = {"country", "region", "rtt_ms"} - set(table.columns)
+    if missing:
+        raise ValueError(f"{path} lacks columns {sorted(missing)}; needs country, region, rtt_ms")
+    rtt_ms = pd.to_numeric(table["rtt_ms"], errors="coerce")
+    known = countries()
+    for line, (country, region, value) in enumerate(
+        zip(table["country"], table["region"], rtt_ms, strict=True), start=2
+    ):
+        if country not in known:
+            raise ValueError(
+                f"{path} line {line}: {country!r} is not an ISO country code with cities"
+            )
+        if region not in regions().index:
+            raise ValueError(
+                f"{path} line {line}: {region!r} is not a Fly region{did_you_mean(region, regions().index)}"
+            )
+        if not value > 0:
+            raise ValueError(f"{path} line {line}: rtt_ms must be a number > 0")
+    return pd.Series(
+        rtt_ms.to_numpy(float), index=pd.MultiIndex.from_arrays([table["country"], table["region"]])
+    )
+
+
 class Workload(Strict):
     """How many requests, how fast, and what they carry."""
 
@@ -312,6 +341,33 @@ class Network(Strict):
     edges: Literal["active", "all"] = Field(
         "active", description="edge sites: active Fly regions (plus the set's own), or all 35"
     )
+    measured: Path | None = Field(
+        None,
+        description="CSV of measured median RTTs (country, region, rtt_ms) from users in a "
+        "country to a region; overrides the model where it has data",
+    )
+    _measured: pd.Series | None = PrivateAttr(None)
+
+    @field_validator("measured")
+    @classmethod
+    def _measured_path(cls, value, info: ValidationInfo):
+        if value is not None and not value.is_absolute():
+            return (Path((info.context or {}).get("folder", Path.cwd())) / value).resolve()
+        return value
+
+    @model_validator(mode="after")
+    def _load_measured(self):
+        if self.measured is not None:
+            try:
+                self._measured = read_measured(self.measured)
+            except ValueError as error:
+                raise ValueError(f"network.measured: {error}") from None
+        return self
+
+    @property
+    def measured_rtt_ms(self) -> pd.Series | None:
+        """Measured user-to-region median RTT [ms], indexed by (country, region)."""
+        return self._measured
 
     @model_validator(mode="before")
     @classmethod

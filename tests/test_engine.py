@@ -178,3 +178,22 @@ def test_anycast_misses_never_shorten_the_way_to_the_edge():
     missed = simulate(small_scenario(network={"anycast_miss_share": 1.0}))
     assert missed["client_edge_ms"].median() > exact["client_edge_ms"].median()
     assert (missed["edge"] != exact["edge"]).mean() > 0.5
+
+
+def test_a_measured_matrix_overrides_the_model_where_it_has_data(tmp_path):
+    (tmp_path / "measured.csv").write_text("country,region,rtt_ms\nUS,iad,300\n")
+    exact = {
+        "broadband_jitter_sigma": 0,
+        "mobile_jitter_sigma": 0,
+        "backbone_jitter_sigma": 0,
+        "new_connection_share": 0,
+    }
+    plain = simulate(small_scenario(network=exact))
+    measured = simulate(
+        small_scenario(network={**exact, "measured": str(tmp_path / "measured.csv")})
+    )
+    path = ["client_edge_ms", "edge_worker_ms"]
+    hit = ((measured["country"] == "US") & (measured["served_region"] == "iad")).to_numpy()
+    assert hit.sum() > 100
+    np.testing.assert_allclose(measured.loc[hit, path].sum(axis=1), 300.0, rtol=1e-5)
+    pd.testing.assert_frame_equal(measured.loc[~hit, path], plain.loc[~hit, path])

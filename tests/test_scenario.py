@@ -156,6 +156,24 @@ def test_bad_calibration_is_one_clear_line(tmp_path):
         load_scenario(path)
 
 
+@pytest.mark.parametrize(
+    ("csv", "expected"),
+    [
+        ("country,region\nUS,iad\n", "lacks columns ['rtt_ms']"),
+        ("country,region,rtt_ms\nUS,iad,20\nXX,iad,20\n", "line 3: 'XX' is not an ISO country"),
+        ("country,region,rtt_ms\nUS,ida,20\n", "'ida' is not a Fly region (did you mean 'iad'?)"),
+        ("country,region,rtt_ms\nUS,iad,-1\n", "line 2: rtt_ms must be a number > 0"),
+    ],
+)
+def test_bad_measured_matrix_is_one_clear_line(tmp_path, csv, expected):
+    (tmp_path / "measured.csv").write_text(csv)
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({**SMALL, "network": {"measured": "measured.csv"}}))
+    with pytest.raises(ScenarioError, match="network.measured") as caught:
+        load_scenario(path)
+    assert expected in str(caught.value)
+
+
 def test_unreadable_and_malformed_files(tmp_path):
     with pytest.raises(ScenarioError, match="cannot read the file"):
         load_scenario(tmp_path / "missing.yaml")
