@@ -139,7 +139,7 @@ def _formats(table: pd.DataFrame) -> dict:
 
 
 def write_outputs(result: sim.Result, out: Path, source: Path) -> list[str]:
-    """Write every output file atomically (temp file, then rename) into ``out``; return their names."""
+    """Write each output atomically (temp file, then rename) into ``out``; return the names."""
     out.mkdir(parents=True, exist_ok=True)
     content = {
         "summary.csv": result.summary.to_csv(index=False).encode(),
@@ -407,5 +407,6 @@ def validate(scenario: Path) -> None:
     loaded = load_scenario(scenario)
     sets = ", ".join(loaded.named_region_sets)
     click.echo(
-        f"{scenario}: ok: {loaded.workload.requests:,} requests x {len(loaded.named_region_sets)} region sets ({sets})"
+        f"{scenario}: ok: {loaded.workload.requests:,} requests x "
+        f"{len(loaded.named_region_sets)} region sets ({sets})"
     )

@@ -99,7 +99,7 @@ def backbone_links() -> pd.DataFrame:
 
 @cache
 def default_rtt_model() -> dict:
-    """The packaged RTT model calibration (``data/rtt_model.json``, made by `globalness calibrate`)."""
+    """The packaged RTT model calibration, ``data/rtt_model.json`` (docs/validation.py)."""
     return json.loads(data_path("rtt_model.json").read_text())
 
 

@@ -211,7 +211,7 @@ def measured_scale(
 
 
 def service_times_ms(mean_ms: float, cv: float, n: int, rng: np.random.Generator) -> np.ndarray:
-    """App times [ms]: gamma with the given mean and coefficient of variation (cv 1 = exponential)."""
+    """App times [ms]: gamma with this mean and coefficient of variation (1 = exponential)."""
     if cv == 0:
         return np.full(n, mean_ms)
     shape = 1.0 / cv**2

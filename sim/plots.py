@@ -61,7 +61,8 @@ def plot_cdf(requests: pd.DataFrame) -> Figure:
         ax.set_title(f"{first} keeps the lowest median latency ({p50[first]:,.0f} ms)")
     else:
         ax.set_title(
-            f"{best} cuts the median latency from {p50[first]:,.0f} ms ({first}) to {p50[best]:,.0f} ms"
+            f"{best} cuts the median latency from {p50[first]:,.0f} ms ({first}) "
+            f"to {p50[best]:,.0f} ms"
         )
     ax.legend(loc="lower right")
     return fig

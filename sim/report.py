@@ -29,7 +29,8 @@ def latency_quantiles(requests: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 
 def summary(requests: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
-    """One row per region set: requests, latency quantiles, itemised monthly cost, change vs the first set."""
+    """One row per region set: requests, latency quantiles, itemised monthly cost, and the
+    change against the first set."""
     table = latency_quantiles(requests, ["region_set"])
     costs = []
     for name, codes in scenario.named_region_sets.items():
@@ -65,7 +66,7 @@ def by_kind(requests: pd.DataFrame) -> pd.DataFrame:
 
 
 def continent_p50(requests: pd.DataFrame) -> pd.DataFrame:
-    """p50 [ms] with region sets as rows and continent codes as columns: the comparison at a glance."""
+    """p50 [ms] with region sets as rows and continent codes as columns."""
     table = by_continent(requests).pivot(index="region_set", columns="continent", values="p50_ms")
     return table[[c for c in CONTINENTS if c in table.columns]]
 

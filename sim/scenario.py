@@ -169,9 +169,8 @@ def read_measured(path: Path) -> pd.Series:
                 f"{path} line {line}: {country!r} is not an ISO country code with cities"
             )
         if region not in regions().index:
-            raise ValueError(
-                f"{path} line {line}: {region!r} is not a Fly region{did_you_mean(region, regions().index)}"
-            )
+            hint = did_you_mean(region, regions().index)
+            raise ValueError(f"{path} line {line}: {region!r} is not a Fly region{hint}")
         if not value > 0:
             raise ValueError(f"{path} line {line}: rtt_ms must be a number > 0")
     return pd.Series(
