@@ -1,7 +1,7 @@
 """Route lengths over a graph of real backbone hubs and cable systems.
 
-Paths detour where the fibre does: Europe to South America through EllaLink or the US east
-coast, Europe to Asia through Egypt and the Red Sea, Africa to Asia through Europe or the Gulf
+Paths detour where the fibre does: Europe to South America through the US east coast,
+Europe to Asia through Egypt and the Red Sea, Africa to Asia through Europe or the Gulf
 of Aden, Israel to the Gulf through Europe; the Pacific is crossed nearly straight. A point
 joins the graph at its nearby hubs; a route is the shortest way through the graph, each link
 counted as its great-circle length times the inflation of its medium (land or sea).
@@ -22,6 +22,7 @@ from sim.geo import haversine_km
 
 ATTACH_SLACK_KM = 500.0  # a point joins every hub within its nearest hub's distance + this
 MAX_ATTACHED_HUBS = 6
+OWN_COUNTRY_MARGIN_KM = 700.0  # how much farther a home hub may be before a foreign one serves
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,10 @@ def hub_route_km(land_inflation: float, sea_inflation: float) -> np.ndarray:
 def attach(lat, lon, country, land_inflation: float) -> Attachment:
     """Join each point to hubs over land: those within ATTACH_SLACK_KM of its nearest hub.
 
-    A point in a country with hubs joins only its own country's hubs: traffic leaves a
-    country through its own landings and exchanges (Israel does not reach the Gulf through
-    Egypt, nor Pakistan through India).
+    A point whose own country has a hub within OWN_COUNTRY_MARGIN_KM of its nearest hub joins
+    only its own country's hubs: traffic leaves a country through its own landings and
+    exchanges (Israel does not reach the Gulf through Egypt, nor Pakistan through India).
+    Points far from any hub of their country (Vancouver, Tijuana, Shenzhen) join the nearest.
     """
     hubs = backbone_hubs()
     hub_lat, hub_lon = hub_coordinates()
@@ -64,8 +66,9 @@ def attach(lat, lon, country, land_inflation: float) -> Attachment:
         np.asarray(lat, float)[:, None], np.asarray(lon, float)[:, None], hub_lat, hub_lon
     )
     same = np.asarray(country, dtype=object)[:, None] == hubs["country"].to_numpy()[None, :]
-    own = same.any(axis=1, keepdims=True)
-    distance_km = np.where(own & ~same, np.inf, distance_km)
+    own_km = np.where(same, distance_km, np.inf).min(axis=1, keepdims=True)
+    stay_home = own_km <= distance_km.min(axis=1, keepdims=True) + OWN_COUNTRY_MARGIN_KM
+    distance_km = np.where(stay_home & ~same, np.inf, distance_km)
     order = np.argsort(distance_km, axis=1)[:, :MAX_ATTACHED_HUBS]
     km = np.take_along_axis(distance_km, order, axis=1)
     near = km <= km[:, :1] + ATTACH_SLACK_KM
