@@ -1,6 +1,10 @@
 """The README's set-up commands are the ones CI runs, and its example output is current."""
 
+import warnings
 from pathlib import Path
+
+import sim
+from sim.cli import format_summary
 
 ROOT = Path(__file__).parents[1]
 
@@ -12,3 +16,10 @@ def test_ci_runs_the_readme_commands():
     ci = ROOT.joinpath(".ci", "run").read_text()
     for command in commands:
         assert f"{command} || exit 1" in ci
+
+
+def test_readme_example_is_the_seed_runs_real_output():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sim.DeprecatedRegionWarning)
+        result = sim.run(sim.load_scenario(ROOT / "scenarios" / "fly-seed.yaml"))
+    assert format_summary(result) in ROOT.joinpath("README.md").read_text()
