@@ -63,6 +63,12 @@ def did_you_mean(value: str, allowed) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def scenario_path(path: Path, info: ValidationInfo) -> Path:
+    """A file the scenario names, relative to the scenario's folder (the validation context)."""
+    folder = Path((info.context or {}).get("folder", Path.cwd()))
+    return path if path.is_absolute() else (folder / path).resolve()
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -104,9 +110,7 @@ class Users(Strict):
     @field_validator("where")
     @classmethod
     def _where_path(cls, value, info: ValidationInfo):
-        if isinstance(value, Path) and not value.is_absolute():
-            return (Path((info.context or {}).get("folder", Path.cwd())) / value).resolve()
-        return value
+        return scenario_path(value, info) if isinstance(value, Path) else value
 
     @model_validator(mode="after")
     def _load_traffic(self):
@@ -350,9 +354,7 @@ class Network(Strict):
     @field_validator("measured")
     @classmethod
     def _measured_path(cls, value, info: ValidationInfo):
-        if value is not None and not value.is_absolute():
-            return (Path((info.context or {}).get("folder", Path.cwd())) / value).resolve()
-        return value
+        return None if value is None else scenario_path(value, info)
 
     @model_validator(mode="after")
     def _load_measured(self):
@@ -373,9 +375,7 @@ class Network(Strict):
     def _load_calibration(cls, data, info: ValidationInfo):
         if not isinstance(data, dict) or data.get("calibration") is None:
             return data
-        folder = (info.context or {}).get("folder", Path.cwd())
-        path = Path(data["calibration"])
-        path = path if path.is_absolute() else Path(folder) / path
+        path = scenario_path(Path(data["calibration"]), info)
         try:
             fitted = json.loads(path.read_text())["model"]
         except (OSError, ValueError, KeyError, TypeError) as error:
@@ -383,7 +383,7 @@ class Network(Strict):
                 f"network.calibration: cannot read a model from {path} ({error}); "
                 "make one with `globalness calibrate`"
             ) from None
-        return {**data, "calibration": path.resolve(), "model": fitted}
+        return {**data, "calibration": path, "model": fitted}
 
     @property
     def handshake_rtts(self) -> int:
