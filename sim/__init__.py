@@ -49,10 +49,15 @@ class Result:
 
     scenario: Scenario
     requests: pd.DataFrame
+    machines: pd.DataFrame  # per Machine: region_set, region, running_s, starts, duration_s
 
     @cached_property
     def summary(self) -> pd.DataFrame:
-        return report.summary(self.requests, self.scenario)
+        return report.summary(self.requests, self.machines, self.scenario)
+
+    @cached_property
+    def outcomes(self) -> pd.DataFrame:
+        return report.outcomes(self.requests)
 
     @cached_property
     def by_continent(self) -> pd.DataFrame:
@@ -68,4 +73,5 @@ class Result:
 
 def run(scenario: Scenario) -> Result:
     """Simulate every region set of the scenario."""
-    return Result(scenario, simulate(scenario))
+    done = simulate(scenario)
+    return Result(scenario, done.requests, done.machines)

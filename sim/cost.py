@@ -36,8 +36,9 @@ def machine_usd_month(vm: str, memory_mb: int | None, region: str) -> float:
     return iad_usd * float(regions().at[region, "price_multiplier"])
 
 
-def compute_usd_month(vm: str, memory_mb: int | None, machines: dict[str, int]) -> float:
-    """Machines started all month [USD]: ``machines`` maps region code to Machine count."""
+def compute_usd_month(vm: str, memory_mb: int | None, machines: dict[str, float]) -> float:
+    """Compute [USD/month]: ``machines`` maps region code to Machines started on average
+    (Machine count x share of the time started; Fly bills per second while started)."""
     return sum(count * machine_usd_month(vm, memory_mb, code) for code, count in machines.items())
 
 
@@ -66,7 +67,7 @@ def egress_usd_month(
 def monthly_cost(
     vm: str,
     memory_mb: int | None,
-    machines: dict[str, int],
+    machines: dict[str, float],
     dedicated_ipv4: bool,
     edge: np.ndarray,
     served: np.ndarray,

@@ -1,8 +1,9 @@
-"""The discrete-event run: requests through edges, Machines and the database -> request log.
+"""The discrete-event run: requests through edges, the proxy, Machines and the database.
 
-Everything stateless is sampled in bulk with numpy before the run (users, arrivals, routes,
-RTTs, app and query times); SimPy only times what contends: concurrency slots on the
-Machines of each region, and connections of the primary database.
+Everything stateless is drawn in bulk with numpy before the run (users, arrivals, anycast
+edges, RTT draws, app and query times); SimPy (sim.fleet) times what needs time and
+contention: the proxy's choice of Machine, autostop and autostart, concurrency slots,
+primary database connections and outages. The result is the request log.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import simpy
 
 from sim.data import CONTINENTS, regions
+from sim.fleet import OUTCOMES, Outages, Paths, Plan, run
 from sim.geo import haversine_km, place_users
 from sim.network import floor_rtt_ms, internet_rtt_ms, sample_rtt_ms
-from sim.routing import anycast_edge, edge_sites, serving_region, site_distance_km, site_rtt_matrix
-from sim.scenario import Network, Scenario
+from sim.routing import anycast_ranking, edge_sites, site_distance_km, site_rtt_matrix
+from sim.scenario import Scenario
+from sim.workload import arrivals, utc_offset_hours
 
 PARTS = (
     "client_edge_ms",
@@ -28,12 +30,19 @@ PARTS = (
     "db_ms",
     "replay_ms",
 )
-OUTCOMES = ("ok", "failed_region_down", "failed_queue_timeout")
 STREAMS = ("users", "arrivals", "network", "service", "database", "anycast")
 
 
-def simulate(scenario: Scenario, replication: int = 0) -> pd.DataFrame:
-    """Run every region set of the scenario; return the request log (one row per request).
+@dataclass(frozen=True)
+class Run:
+    """What a run leaves: the request log and, per Machine, its running time and starts."""
+
+    requests: pd.DataFrame
+    machines: pd.DataFrame  # region_set, region, running_s, starts, duration_s
+
+
+def simulate(scenario: Scenario, replication: int = 0) -> Run:
+    """Run every region set of the scenario: the request log (one row per request) and Machines.
 
     Every region set sees the same users, arrivals and random draws (common random numbers),
     so differences between sets come from the sets, not from sampling noise.
@@ -47,26 +56,16 @@ def simulate(scenario: Scenario, replication: int = 0) -> pd.DataFrame:
         np.random.default_rng(streams["users"]),
     )
     names = list(scenario.named_region_sets)
-    logs = [
+    runs = [
         simulate_region_set(scenario, name, codes, users, streams)
         for name, codes in scenario.named_region_sets.items()
     ]
-    log = pd.concat(logs, ignore_index=True)
+    log = pd.concat([r.requests for r in runs], ignore_index=True)
     log["region_set"] = pd.Categorical(log["region_set"], categories=names)
     log.insert(1, "replication", np.int16(replication))
-    return log
-
-
-@dataclass(frozen=True)
-class Draws:
-    """Per-request values sampled before the DES, all in ms except the arrival time."""
-
-    arrival_ms: np.ndarray  # when the request reaches its Machine
-    served: np.ndarray  # index of the serving region in the region set
-    app_ms: np.ndarray
-    db_service_ms: np.ndarray
-    db_rtt_ms: np.ndarray
-    at_primary_db: np.ndarray  # bool: queries go to the primary (contended) database
+    machines = pd.concat([r.machines for r in runs], ignore_index=True)
+    machines["region_set"] = pd.Categorical(machines["region_set"], categories=names)
+    return Run(log, machines)
 
 
 def simulate_region_set(
@@ -75,45 +74,62 @@ def simulate_region_set(
     region_set: tuple[str, ...],
     users: pd.DataFrame,
     streams: dict[str, np.random.SeedSequence],
-) -> pd.DataFrame:
-    """Request log of one region set."""
+) -> Run:
+    """Request log and Machine table of one region set."""
     rng = {key: np.random.default_rng(seed) for key, seed in streams.items()}
     table, net, app, db = regions(), scenario.network, scenario.app, scenario.database
     n = scenario.workload.requests
 
-    t_s = np.cumsum(rng["arrivals"].exponential(1.0 / scenario.workload.rate_rps, n))
-    user = rng["arrivals"].integers(0, len(users), n)
+    offsets = np.array([utc_offset_hours(tz) for tz in users["timezone"]])
+    t_s, user = arrivals(
+        n, scenario.workload.rate_rps, offsets, scenario.workload.daily, rng["arrivals"]
+    )
     write = rng["arrivals"].random(n) < scenario.workload.write_share
     new_connection = rng["arrivals"].random(n) < net.new_connection_share
+    outages = Outages(
+        {
+            code: [
+                (1000 * f.start_s, 1000 * (f.start_s + f.duration_s))
+                for f in scenario.faults
+                if f.region == code
+            ]
+            for code in {f.region for f in scenario.faults}
+        }
+    )
 
-    # Anycast: each user lands on an edge; the proxy forwards to the closest region.
+    # Anycast: each user's edges, best first; a user whose edge is down lands on the next one.
     edges = edge_sites(table, region_set, net.edges)
     missed = rng["anycast"].random(len(users)) < net.anycast_miss_share
-    user_edge, user_edge_route_km = anycast_edge(users, table, edges, net, missed)
-    user_edge_km = haversine_km(
-        users["lat"].to_numpy(),
-        users["lon"].to_numpy(),
-        table.loc[edges, "lat"].to_numpy()[user_edge],
-        table.loc[edges, "lon"].to_numpy()[user_edge],
-    )
-    edge = user_edge[user]
+    ranked, route_km = anycast_ranking(users, table, edges, net, missed)
+    edge_rank = np.zeros(n, dtype=int)
+    for rank in range(len(edges) - 1):
+        current = ranked[user, edge_rank]
+        down = np.zeros(n, dtype=bool)
+        for code in outages.windows:
+            if code in edges:
+                down |= (current == edges.index(code)) & outages.down(code, 1000 * t_s)
+        if not down.any():
+            break
+        edge_rank = np.where(down, rank + 1, edge_rank)
+    edge = ranked[user, edge_rank]
     mobile = (users["access"].to_numpy() == "mobile")[user]
+    user_edge_km = haversine_km(
+        users["lat"].to_numpy()[user],
+        users["lon"].to_numpy()[user],
+        table.loc[edges, "lat"].to_numpy()[edge],
+        table.loc[edges, "lon"].to_numpy()[edge],
+    )
 
-    closest = serving_region(table, edges, region_set, net)
-    first = np.array([region_set.index(closest[code]) for code in edges])[edge]
-    primary = region_set.index(app.primary_region)
-    replayed = write & (app.writes == "replay") & (first != primary)
-    served = np.where(replayed, primary, first)
-
-    edge_region = SiteRtt(table, edges, list(region_set), net)
-    client_edge_median_ms = internet_rtt_ms(user_edge_route_km[user], mobile, net)
+    edge_region = site_rtt_matrix(table, edges, list(region_set), net)
+    closest = edge_region.argmin(axis=1)
+    client_edge_median_ms = internet_rtt_ms(route_km[user, edge], mobile, net)
     scale = measured_scale(
         net.measured_rtt_ms,
         users["country"].to_numpy()[user],
-        np.asarray(region_set)[served],
-        client_edge_median_ms + edge_region.median_ms[edge, served],
-    )
-    client_edge_floor_ms = floor_rtt_ms(user_edge_km[user])
+        np.asarray(region_set)[closest[edge]],
+        client_edge_median_ms + edge_region[edge, closest[edge]],
+    )  # applies to the path to the closest region; a request spilled elsewhere is not scaled
+    client_edge_floor_ms = floor_rtt_ms(user_edge_km)
     one_rtt_ms = sample_rtt_ms(
         np.maximum(client_edge_median_ms * scale, client_edge_floor_ms),
         client_edge_floor_ms,
@@ -121,36 +137,44 @@ def simulate_region_set(
         rng["network"],
     )
     client_edge_ms = one_rtt_ms * (1 + net.handshake_rtts * new_connection)
-    edge_worker_ms = edge_region.sample(edge, served, rng["network"], scale)
-    replay_ms = np.where(
-        replayed, edge_region.sample(edge, first, rng["network"]) + app.replay_decision_ms, 0.0
-    )
 
-    # Database: writes and reads where no replica is go to the primary; others read locally.
     replicas = scenario.replicas_in(region_set) - {scenario.database_region}
-    has_replica = np.array([code in replicas for code in region_set])
-    at_primary_db = write | ~has_replica[served]
-    region_db = SiteRtt(table, list(region_set), [scenario.database_region], net)
-    to_primary_ms = region_db.sample(served, np.zeros(n, dtype=int), rng["network"])
+    region_db_km = site_distance_km(table, list(region_set), [scenario.database_region])[:, 0]
+    paths = Paths(
+        edge_region_ms=edge_region,
+        edge_region_floor_ms=floor_rtt_ms(site_distance_km(table, edges, list(region_set))),
+        region_db_ms=site_rtt_matrix(table, list(region_set), [scenario.database_region], net)[
+            :, 0
+        ],
+        region_db_floor_ms=floor_rtt_ms(region_db_km),
+        region_order=[list(np.argsort(row, kind="stable")) for row in edge_region],
+        has_replica=np.array([code in replicas for code in region_set]),
+        sigma=net.backbone_jitter_sigma,
+        same_region_ms=net.same_region_rtt_ms,
+    )
     queries = np.where(write, db.queries_per_write, db.queries_per_read)
-    db_rtt_ms = queries * np.where(at_primary_db, to_primary_ms, net.same_region_rtt_ms)
-    db_service_ms = rng["database"].gamma(queries, db.query_ms)  # q exponential queries
-
-    draws = Draws(
-        arrival_ms=t_s * 1000.0 + (client_edge_ms + replay_ms + edge_worker_ms) / 2.0,
-        served=served,
-        app_ms=service_times_ms(app.service_ms, app.service_cv, n, rng["service"]),
-        db_service_ms=db_service_ms,
-        db_rtt_ms=db_rtt_ms,
-        at_primary_db=at_primary_db,
+    plan = Plan(
+        edge_arrival_ms=(t_s * 1000 + client_edge_ms / 2).tolist(),
+        edge=edge.tolist(),
+        measured_scale=scale.tolist(),
+        measured_region=closest[edge].tolist(),
+        write=write.tolist(),
+        needs_primary=(write | reads_after_write(t_s, user, write, db.read_your_writes_s)).tolist(),
+        app_ms=service_times_ms(app.service_ms, app.service_cv, n, rng["service"]).tolist(),
+        db_service_ms=rng["database"].gamma(queries, db.query_ms).tolist(),
+        queries=queries.tolist(),
+        z_edge_worker=rng["network"].standard_normal(n).tolist(),
+        z_replay=rng["network"].standard_normal(n).tolist(),
+        z_db=rng["network"].standard_normal(n).tolist(),
     )
-    queue_ms, db_wait_ms = run_des(
-        draws, len(region_set), app.machines_per_region * app.concurrency, db.connections
+    out, machines, end_ms = run(
+        plan, paths, app, db.connections, scenario.database_region, outages, region_set
     )
 
+    ok = out["outcome"] == 0
+    served = out["served"].astype(int)
+    stale = stale_reads(t_s, user, write, ok, out, db.replication_lag_ms, client_edge_ms)
     codes = pd.Index(table.index)
-    edge_codes = np.asarray(edges)[edge]
-    served_codes = np.asarray(region_set)[served]
     log = pd.DataFrame(
         {
             "region_set": name,
@@ -165,38 +189,74 @@ def simulate_region_set(
                 np.where(mobile, "mobile", "broadband"), categories=["broadband", "mobile"]
             ),
             "kind": pd.Categorical(np.where(write, "write", "read"), categories=["read", "write"]),
-            "edge": pd.Categorical(edge_codes, categories=codes),
-            "served_region": pd.Categorical(served_codes, categories=codes),
-            "outcome": pd.Categorical(np.full(n, "ok"), categories=OUTCOMES),
+            "edge": pd.Categorical(np.asarray(edges)[edge], categories=codes),
+            "served_region": pd.Categorical(
+                np.where(served >= 0, np.asarray(region_set)[np.maximum(served, 0)], None),
+                categories=codes,
+            ),
+            "outcome": pd.Categorical.from_codes(out["outcome"].astype(int), categories=OUTCOMES),
             "client_edge_ms": client_edge_ms,
-            "edge_worker_ms": edge_worker_ms,
-            "queue_ms": queue_ms,
-            "cold_start_ms": 0.0,
-            "app_ms": draws.app_ms,
-            "db_ms": db_wait_ms + db_service_ms + db_rtt_ms,
-            "replay_ms": replay_ms,
+            "edge_worker_ms": out["edge_worker_ms"],
+            "queue_ms": out["queue_ms"],
+            "cold_start_ms": out["cold_start_ms"],
+            "app_ms": out["app_ms"],
+            "db_ms": out["db_ms"],
+            "replay_ms": out["replay_ms"],
         }
     )
     parts = log[list(PARTS)].astype(np.float32)
     log[list(PARTS)] = parts
     log["total_ms"] = parts.sum(axis=1).astype(np.float32)
-    return log
+    log["stale_read"] = stale
+    machine_table = pd.DataFrame(machines)
+    machine_table.insert(0, "region_set", name)
+    machine_table["region"] = np.asarray(region_set)[machine_table["region"]]
+    machine_table["duration_s"] = end_ms / 1000
+    return Run(log, machine_table)
 
 
-class SiteRtt:
-    """Median backbone RTTs between two lists of sites, sampled per request with jitter."""
+def reads_after_write(t_s: np.ndarray, user: np.ndarray, write: np.ndarray, window_s: float):
+    """Reads that come within ``window_s`` after a write by the same user (read-your-writes)."""
+    if window_s <= 0:
+        return np.zeros(len(t_s), dtype=bool)
+    since = since_last_write(t_s, user, write, t_s)
+    return ~write & (since < window_s)
 
-    def __init__(self, regions: pd.DataFrame, a: list[str], b: list[str], network: Network):
-        self.median_ms = site_rtt_matrix(regions, a, b, network)
-        self.floor_ms = floor_rtt_ms(site_distance_km(regions, a, b))
-        self.sigma = network.backbone_jitter_sigma
 
-    def sample(self, i: np.ndarray, j: np.ndarray, rng: np.random.Generator, scale=1.0):
-        """RTT [ms] from site ``i`` of the first list to site ``j`` of the second, per request;
-        ``scale`` multiplies the median (never below the floor)."""
-        floor_ms = self.floor_ms[i, j]
-        median_ms = np.maximum(self.median_ms[i, j] * scale, floor_ms)
-        return sample_rtt_ms(median_ms, floor_ms, self.sigma, rng)
+def since_last_write(t_s, user, write, committed_s) -> np.ndarray:
+    """Seconds from each request back to the commit of the same user's latest earlier write
+    (inf when there is none)."""
+    requests = pd.DataFrame({"t": t_s, "user": user, "i": np.arange(len(t_s))}).sort_values("t")
+    writes = pd.DataFrame({"committed": committed_s[write], "user": user[write]})
+    writes = writes.sort_values("committed")
+    matched = pd.merge_asof(
+        requests, writes, left_on="t", right_on="committed", by="user", direction="backward"
+    ).sort_values("i")
+    return (matched["t"] - matched["committed"]).fillna(np.inf).to_numpy()
+
+
+def stale_reads(t_s, user, write, ok, out, lag_ms: float, client_edge_ms) -> np.ndarray:
+    """Reads served by a replica less than the replication lag after the same user's write
+    committed at the primary (the write's commit: its arrival plus its response time)."""
+    if lag_ms <= 0:
+        return np.zeros(len(t_s), dtype=bool)
+    committed = (
+        t_s
+        + (
+            client_edge_ms
+            + out["replay_ms"]
+            + out["edge_worker_ms"]
+            + out["queue_ms"]
+            + out["cold_start_ms"]
+            + out["app_ms"]
+            + out["db_ms"]
+        )
+        / 1000
+    )
+    ok_write = write & ok
+    since = since_last_write(t_s, user, ok_write, committed)
+    at_replica = ok & ~write & (out["at_primary_db"] == 0)
+    return at_replica & (since < lag_ms / 1000)
 
 
 def measured_scale(
@@ -216,49 +276,3 @@ def service_times_ms(mean_ms: float, cv: float, n: int, rng: np.random.Generator
         return np.full(n, mean_ms)
     shape = 1.0 / cv**2
     return rng.gamma(shape, mean_ms / shape, n)
-
-
-def run_des(draws: Draws, region_count: int, slots_per_region: int, db_connections: int):
-    """Queue each request for a slot in its region, then for a database connection.
-
-    Returns (queue_ms, db_wait_ms) per request. SimPy time is in ms; ties at the same time
-    keep arrival order (SimPy's event counter).
-    """
-    n = len(draws.arrival_ms)
-    queue_ms = np.zeros(n)
-    db_wait_ms = np.zeros(n)
-    env = simpy.Environment()
-    slots = [simpy.Resource(env, capacity=slots_per_region) for _ in range(region_count)]
-    database = simpy.Resource(env, capacity=db_connections)
-    app_ms, db_service_ms, db_rtt_ms = draws.app_ms, draws.db_service_ms, draws.db_rtt_ms
-    at_primary_db = draws.at_primary_db
-
-    def request(i: int, slot: simpy.Resource):
-        arrived = env.now
-        with slot.request() as turn:
-            yield turn
-            queue_ms[i] = env.now - arrived
-            if at_primary_db[i]:
-                yield env.timeout(app_ms[i])
-                asked = env.now
-                with database.request() as connection:
-                    yield connection
-                    db_wait_ms[i] = env.now - asked
-                    yield env.timeout(db_service_ms[i])
-                yield env.timeout(db_rtt_ms[i])
-            else:
-                yield env.timeout(app_ms[i] + db_service_ms[i] + db_rtt_ms[i])
-
-    def arrivals():
-        order = np.argsort(draws.arrival_ms, kind="stable")
-        times = draws.arrival_ms[order]
-        served = draws.served[order]
-        now = 0.0
-        for i, at, region in zip(order.tolist(), times.tolist(), served.tolist(), strict=True):
-            yield env.timeout(at - now)
-            now = at
-            env.process(request(i, slots[region]))
-
-    env.process(arrivals())
-    env.run()
-    return queue_ms, db_wait_ms

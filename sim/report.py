@@ -28,18 +28,25 @@ def latency_quantiles(requests: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return table
 
 
-def summary(requests: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
-    """One row per region set: requests, latency quantiles, itemised monthly cost, and the
-    change against the first set."""
+def summary(requests: pd.DataFrame, machines: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """One row per region set: requests, failures, latency quantiles, cold starts, stale reads,
+    itemised monthly cost (compute from the Machines' running time), and the change against
+    the first set."""
     table = latency_quantiles(requests, ["region_set"])
+    by_set = requests.groupby("region_set", observed=True, sort=True)
+    table["error_rate"] = 1 - table["ok"] / table["requests"]
+    table["cold_starts"] = by_set["cold_start_ms"].apply(lambda ms: int((ms > 0).sum()))
+    table["stale_reads"] = by_set["stale_read"].sum().astype(int)
     costs = []
-    for name, codes in scenario.named_region_sets.items():
-        rows = requests[requests["region_set"] == name]
+    for name in scenario.named_region_sets:
+        rows = requests[(requests["region_set"] == name) & (requests["outcome"] == "ok")]
+        fleet = machines[machines["region_set"] == name]
+        started = (fleet["running_s"] / fleet["duration_s"]).groupby(fleet["region"]).sum()
         costs.append(
             monthly_cost(
                 scenario.app.vm,
                 scenario.app.memory_mb,
-                dict.fromkeys(codes, scenario.app.machines_per_region),
+                started.to_dict(),
                 scenario.app.dedicated_ipv4,
                 rows["edge"].to_numpy(),
                 rows["served_region"].to_numpy(),
@@ -53,6 +60,11 @@ def summary(requests: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     table["p99_change_ms"] = table["p99_ms"] - first["p99_ms"]
     table["cost_change_usd_month"] = table["monthly_cost_usd"] - first["monthly_cost_usd"]
     return table.reset_index()
+
+
+def outcomes(requests: pd.DataFrame) -> pd.DataFrame:
+    """Requests per region set and outcome: every generated request ends in exactly one."""
+    return requests.groupby(["region_set", "outcome"], observed=False).size().unstack(fill_value=0)
 
 
 def by_continent(requests: pd.DataFrame) -> pd.DataFrame:

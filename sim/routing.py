@@ -22,19 +22,20 @@ def edge_sites(regions: pd.DataFrame, region_set: tuple[str, ...], edges: str) -
     return sorted(set(codes) | set(region_set))
 
 
-def anycast_edge(
+def anycast_ranking(
     users: pd.DataFrame,
     regions: pd.DataFrame,
     sites: list[str],
     network: Network,
     missed: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Edge of each user (index into ``sites``) and the route to it [km].
+    """Each user's edges in the order anycast reaches them, and the route matrix [km].
 
-    Anycast lands a user on the site with the shortest route. Users flagged ``missed`` land on
-    the next-shortest site of the same continent as that one (a BGP route that is not the
-    nearest, but stays in the region: CDN inflation is mostly small, Koch et al. 2021), or on
-    the nearest when their continent has one site.
+    Column 0 is the edge anycast lands on: the site with the shortest route, or for users
+    flagged ``missed`` the next-shortest site of that site's continent (a BGP route that is
+    not the nearest but stays in the region: CDN inflation is mostly small, Koch et al. 2021;
+    the nearest when the continent has one site). The other columns follow by route: where
+    the user lands when the edges before are down.
     """
     km = route_km(
         users["lat"], users["lon"], users["country"],
@@ -47,8 +48,10 @@ def anycast_edge(
     same = continent[None, :] == continent[nearest][:, None]
     same[rows, nearest] = False
     second = np.where(same, km, np.inf).argmin(axis=1)
-    edge = np.where(missed & same.any(axis=1), second, nearest)
-    return edge, km[rows, edge]
+    pick = np.where(missed & same.any(axis=1), second, nearest)
+    by_route = np.argsort(km, axis=1, kind="stable")
+    rest = by_route[by_route != pick[:, None]].reshape(len(users), len(sites) - 1)
+    return np.column_stack([pick, rest]), km
 
 
 def site_distance_km(regions: pd.DataFrame, a: list[str], b: list[str]) -> np.ndarray:

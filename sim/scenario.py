@@ -182,6 +182,31 @@ def read_measured(path: Path) -> pd.Series:
     )
 
 
+class Daily(Strict):
+    """Arrivals follow each user's local time of day: a sinusoid peaking at ``peak_hour``."""
+
+    peak_hour: float = Field(
+        21.0, ge=0, lt=24, description="local hour of the daily peak (assumption)"
+    )
+    peak_to_trough: float = Field(
+        2.0, ge=1.0, le=20.0, description="peak rate over trough rate (Arbor Networks: about 2)"
+    )
+    start_utc_hour: float = Field(0.0, ge=0, lt=24, description="UTC hour when the run starts")
+
+
+class Fault(Strict):
+    """A region down for a window: its edge and Machines take no traffic."""
+
+    region: str = Field(description="region code")
+    start_s: float = Field(ge=0, description="start, seconds after the run starts")
+    duration_s: float = Field(gt=0, description="length of the outage [s]")
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        return region_code(value)
+
+
 class Workload(Strict):
     """How many requests, how fast, and what they carry."""
 
@@ -192,6 +217,9 @@ class Workload(Strict):
     write_share: Share = Field(0.1, description="share of requests that write")
     response_kb: float = Field(
         20.0, ge=0, le=1e6, description="response body [kB]; drives egress cost (assumption)"
+    )
+    daily: Daily | None = Field(
+        None, description="follow users' local time of day (rate_rps is the mean)"
     )
 
 
@@ -222,6 +250,41 @@ class App(Strict):
         2.0, description="time for a non-primary Machine to answer fly-replay [ms] (assumption)"
     )
     dedicated_ipv4: bool = Field(False, description="a dedicated IPv4 address ($2/month)")
+    soft_limit: int = Field(
+        20,
+        ge=1,
+        le=100_000,
+        description="fly.toml concurrency soft_limit per Machine (Fly default 20)",
+    )
+    hard_limit: int | None = Field(
+        None, ge=1, le=100_000, description="fly.toml concurrency hard_limit (Fly default: none)"
+    )
+    queue_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="wait in the proxy queue before a request fails (assumption)",
+    )
+    auto_stop: Literal["off", "stop", "suspend"] = Field(
+        "off", description="auto_stop_machines: stop or suspend idle Machines"
+    )
+    auto_start: bool = Field(True, description="auto_start_machines")
+    min_machines_running: int = Field(
+        0, ge=0, le=1000, description="Machines kept running in the primary region"
+    )
+    autostop_interval_s: float = Field(
+        300.0, gt=0, le=86_400,
+        description="how often the proxy checks for excess Machines (Fly: 'every few minutes'; assumption)",
+    )  # fmt: skip
+    cold_start_s: float = Field(
+        2.0,
+        ge=0,
+        le=600,
+        description="start of a stopped Machine incl. app boot (Fly: '~2+ seconds')",
+    )
+    resume_s: float = Field(
+        0.4, ge=0, le=600, description="resume of a suspended Machine (measured 403 ms)"
+    )
 
     @field_validator("primary_region")
     @classmethod
@@ -238,6 +301,19 @@ class App(Strict):
                 f"{value!r} is not a Fly Machine preset{hint}; allowed: {', '.join(presets)}"
             )
         return value
+
+    @model_validator(mode="after")
+    def _limits(self):
+        if self.hard_limit is not None and self.hard_limit < self.soft_limit:
+            raise ValueError(
+                f"app.hard_limit: {self.hard_limit} is below soft_limit {self.soft_limit}"
+            )
+        if self.min_machines_running > self.machines_per_region:
+            raise ValueError(
+                f"app.min_machines_running: {self.min_machines_running} exceeds "
+                f"machines_per_region {self.machines_per_region}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _memory(self):
@@ -270,6 +346,13 @@ class Database(Strict):
     replicas: Literal["all"] | list[str] = Field(
         default_factory=list, description="regions with a read replica, or `all` regions of the set"
     )
+    replication_lag_ms: NonNegativeMs = Field(
+        0.0, description="how far replicas trail the primary [ms] (assumption)"
+    )
+    read_your_writes_s: float = Field(
+        0.0, ge=0, le=86_400,
+        description="after a write, replay that user's reads to the primary for this long [s]; 0 = off",
+    )  # fmt: skip
 
     @field_validator("region")
     @classmethod
@@ -409,6 +492,7 @@ class Scenario(Strict):
     app: App
     database: Database = Database()
     network: Network = Network()
+    faults: list[Fault] = Field(default_factory=list, description="regions down for a window")
     region_sets: list[list[str]] | dict[str, list[str]] = Field(
         description="candidate region sets, as lists (labelled a+b+c) or a mapping of name to list"
     )

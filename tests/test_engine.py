@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 from conftest import small_scenario
 
-from sim.engine import OUTCOMES, PARTS, Draws, run_des, simulate
+from sim.engine import PARTS, simulate
+from sim.fleet import OUTCOMES
+
+
+def requests(scenario):
+    return simulate(scenario).requests
+
 
 COLUMNS = [
     "region_set",
@@ -24,18 +30,19 @@ COLUMNS = [
     "outcome",
     *PARTS,
     "total_ms",
+    "stale_read",
 ]
 
 
 @pytest.fixture(scope="module")
 def log():
-    return simulate(small_scenario())
+    return requests(small_scenario())
 
 
 def test_request_log_has_the_design_columns_and_compact_types(log):
     assert list(log.columns) == COLUMNS
     floats = {*PARTS, "total_ms", "user_lat", "user_lon"}
-    for column in set(COLUMNS) - floats - {"t_s", "replication"}:
+    for column in set(COLUMNS) - floats - {"t_s", "replication", "stale_read"}:
         assert isinstance(log[column].dtype, pd.CategoricalDtype), column
     for column in floats:
         assert log[column].dtype == np.float32, column
@@ -56,8 +63,10 @@ def test_parts_add_up_to_total(log):
 
 def test_same_seed_same_log_and_other_seed_differs():
     a, b = simulate(small_scenario()), simulate(small_scenario())
+    pd.testing.assert_frame_equal(a.machines, b.machines)
+    a, b = a.requests, b.requests
     pd.testing.assert_frame_equal(a, b)
-    c = simulate(small_scenario(seed=2))
+    c = requests(small_scenario(seed=2))
     assert not np.array_equal(a["total_ms"], c["total_ms"])
 
 
@@ -86,7 +95,7 @@ def test_writes_replay_to_the_primary(log):
 
 
 def test_direct_writes_cross_to_the_primary_per_query():
-    log = simulate(small_scenario(app={"primary_region": "iad", "writes": "direct"}))
+    log = requests(small_scenario(app={"primary_region": "iad", "writes": "direct"}))
     writes = log[(log["region_set"] == "iad+fra+sin") & (log["kind"] == "write")]
     assert (writes["replay_ms"] == 0).all()
     in_sin = writes[writes["served_region"] == "sin"]
@@ -102,7 +111,7 @@ def test_extra_regions_help_far_users_with_replicas(log):
 
 def test_without_replicas_extra_regions_make_reads_slower():
     """Reads served far from the only database pay an ocean per query: the classic trap."""
-    log = simulate(small_scenario(database={"replicas": []}))
+    log = requests(small_scenario(database={"replicas": []}))
     reads = log[(log["kind"] == "read") & (log["continent"] == "AS")]
     p50 = reads.groupby("region_set", observed=True)["total_ms"].median()
     assert p50["iad+fra+sin"] > p50["iad"]
@@ -116,47 +125,65 @@ def erlang_c_wait_ms(servers: int, arrival_per_ms: float, mean_service_ms: float
     return p_wait / (servers / mean_service_ms - arrival_per_ms)
 
 
+QUEUE_ONLY = {
+    "users": {"where": {"SG": 1}, "count": 50, "mobile_share": 0},
+    "network": {
+        "broadband_jitter_sigma": 0,
+        "backbone_jitter_sigma": 0,
+        "new_connection_share": 0,
+        "anycast_miss_share": 0,
+    },
+    "database": {"queries_per_read": 0, "queries_per_write": 0, "query_ms": 0},
+    "region_sets": [["sin"]],
+}
+
+
 @pytest.mark.parametrize(("servers", "load"), [(1, 0.7), (3, 0.85)])
 def test_machine_queue_matches_erlang_c(servers, load):
-    rng = np.random.default_rng(5)
-    n, service_ms = 200_000, 20.0
-    rate_per_ms = load * servers / service_ms
-    draws = Draws(
-        arrival_ms=np.cumsum(rng.exponential(1 / rate_per_ms, n)),
-        served=np.zeros(n, dtype=np.int64),
-        app_ms=rng.exponential(service_ms, n),
-        db_service_ms=np.zeros(n),
-        db_rtt_ms=np.zeros(n),
-        at_primary_db=np.zeros(n, dtype=bool),
+    """One region, one Machine with c slots, exponential app time: an M/M/c queue."""
+    service_ms = 20.0
+    rate_rps = 1000 * load * servers / service_ms
+    log = requests(
+        small_scenario(
+            **QUEUE_ONLY,
+            workload={"requests": 100_000, "rate_rps": rate_rps, "write_share": 0},
+            app={
+                "primary_region": "sin",
+                "concurrency": servers,
+                "soft_limit": 1000,
+                "service_ms": service_ms,
+            },
+        )
     )
-    queue_ms, _ = run_des(draws, 1, servers, 1)
-    expected = erlang_c_wait_ms(servers, rate_per_ms, service_ms)
-    assert queue_ms[n // 10 :].mean() == pytest.approx(expected, rel=0.08)
+    expected = erlang_c_wait_ms(servers, rate_rps / 1000, service_ms)
+    assert log["queue_ms"].iloc[10_000:].mean() == pytest.approx(expected, rel=0.08)
 
 
 def test_more_capacity_never_raises_waiting():
-    rng = np.random.default_rng(9)
-    n = 20_000
-    draws = Draws(
-        arrival_ms=np.cumsum(rng.exponential(2.0, n)),
-        served=rng.integers(0, 2, n),
-        app_ms=rng.exponential(15.0, n),
-        db_service_ms=rng.exponential(1.0, n),
-        db_rtt_ms=np.zeros(n),
-        at_primary_db=rng.random(n) < 0.5,
-    )
-    waits = [run_des(draws, 2, slots, 2)[0].mean() for slots in (5, 6, 8, 12)]
+    waits = []
+    for machines in (1, 2, 3):
+        log = requests(
+            small_scenario(
+                **QUEUE_ONLY,
+                workload={"requests": 20_000, "rate_rps": 120, "write_share": 0},
+                app={
+                    "primary_region": "sin",
+                    "concurrency": 2,
+                    "machines_per_region": machines,
+                    "soft_limit": 1,
+                },
+            )
+        )
+        waits.append((log["queue_ms"].mean(), log["total_ms"].quantile(0.99)))
     assert waits == sorted(waits, reverse=True)
-    assert waits[0] > 0
-    db_waits = [run_des(draws, 2, 8, connections)[1].mean() for connections in (1, 2, 4)]
-    assert db_waits == sorted(db_waits, reverse=True)
+    assert waits[0][0] > 0
 
 
 def test_overload_builds_a_queue():
-    busy = simulate(
+    busy = requests(
         small_scenario(workload={"rate_rps": 2000}, app={"primary_region": "iad", "concurrency": 1})
     )
-    calm = simulate(small_scenario(app={"primary_region": "iad", "concurrency": 1}))
+    calm = requests(small_scenario(app={"primary_region": "iad", "concurrency": 1}))
     assert busy["queue_ms"].mean() > 10 * max(calm["queue_ms"].mean(), 0.1)
 
 
@@ -164,7 +191,7 @@ def test_handshakes_cost_round_trips_by_protocol():
     """New connections pay 1 (QUIC), 2 (TCP + TLS 1.3) or 3 (TCP + TLS 1.2) extra RTTs."""
     every = {"new_connection_share": 1.0}
     means = {
-        protocol: simulate(small_scenario(network={**every, "protocol": protocol}))[
+        protocol: requests(small_scenario(network={**every, "protocol": protocol}))[
             "client_edge_ms"
         ].mean()
         for protocol in ("quic", "tcp_tls13", "tcp_tls12")
@@ -174,8 +201,8 @@ def test_handshakes_cost_round_trips_by_protocol():
 
 
 def test_anycast_misses_never_shorten_the_way_to_the_edge():
-    exact = simulate(small_scenario(network={"anycast_miss_share": 0.0}))
-    missed = simulate(small_scenario(network={"anycast_miss_share": 1.0}))
+    exact = requests(small_scenario(network={"anycast_miss_share": 0.0}))
+    missed = requests(small_scenario(network={"anycast_miss_share": 1.0}))
     assert missed["client_edge_ms"].median() > exact["client_edge_ms"].median()
     assert (missed["edge"] != exact["edge"]).mean() > 0.5
 
@@ -188,8 +215,8 @@ def test_a_measured_matrix_overrides_the_model_where_it_has_data(tmp_path):
         "backbone_jitter_sigma": 0,
         "new_connection_share": 0,
     }
-    plain = simulate(small_scenario(network=exact))
-    measured = simulate(
+    plain = requests(small_scenario(network=exact))
+    measured = requests(
         small_scenario(network={**exact, "measured": str(tmp_path / "measured.csv")})
     )
     path = ["client_edge_ms", "edge_worker_ms"]

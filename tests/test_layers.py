@@ -11,13 +11,13 @@ import sim
 ORDER = [
     "data",  # data: packaged tables
     "scenario",  # input: YAML -> Scenario
-    *("geo", "paths", "network", "routing", "calibration", "cost"),  # model: pure functions
-    "engine",  # engine: SimPy
+    *("geo", "paths", "network", "routing", "calibration", "workload", "cost"),  # model
+    *("fleet", "engine"),  # engine: SimPy
     *("report", "plots"),  # report: tables and figures from the request log
     *("__init__", "cli", "__main__"),  # face: the Python API and the command
 ]
 ONLY_IN = {
-    "simpy": {"engine"},
+    "simpy": {"fleet"},
     "matplotlib": {"plots", "__init__"},
     "yaml": {"scenario"},
     "scipy": {"paths", "calibration"},

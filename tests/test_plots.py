@@ -7,7 +7,7 @@ from sim.plots import PALETTE, plot_cdf
 
 
 def test_cdf_has_one_line_per_region_set_on_a_log_axis():
-    figure = plot_cdf(simulate(small_scenario()))
+    figure = plot_cdf(simulate(small_scenario()).requests)
     ax = figure.axes[0]
     labelled = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
     assert [line.get_label().split(":")[0] for line in labelled] == ["iad", "iad+fra+sin"]

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from sim.data import cities, regions
-from sim.routing import anycast_edge, edge_sites, serving_region, site_rtt_matrix
+from sim.routing import anycast_ranking, edge_sites, serving_region, site_rtt_matrix
 from sim.scenario import Network
 
 DEFAULTS = Network()
@@ -23,6 +23,12 @@ def users():
         len(world), 1500, p=world["population"] / world["population"].sum()
     )
     return world.iloc[picked].reset_index(drop=True)
+
+
+def anycast_edge(users, table, sites, network, missed):
+    """The edge anycast lands each user on, and the route to it [km]."""
+    ranked, km = anycast_ranking(users, table, sites, network, missed)
+    return ranked[:, 0], km[np.arange(len(users)), ranked[:, 0]]
 
 
 def test_edge_sites_are_the_active_regions_plus_the_set(table):
@@ -80,3 +86,11 @@ def test_an_edge_in_the_set_serves_itself(table):
     served = serving_region(table, edge_sites(table, region_set, "active"), region_set, DEFAULTS)
     assert all(served[code] == code for code in region_set)
     assert (served["ewr"], served["lhr"], served["nrt"]) == ("iad", "mad", "syd")
+
+
+def test_when_edges_fail_users_fall_back_by_route(table, users):
+    sites = edge_sites(table, (), "active")
+    ranked, km = anycast_ranking(users, table, sites, DEFAULTS, np.zeros(len(users), dtype=bool))
+    rows = np.arange(len(users))[:, None]
+    assert np.all(np.diff(km[rows, ranked], axis=1) >= 0)
+    assert np.all(np.sort(ranked, axis=1) == np.arange(len(sites)))
