@@ -18,6 +18,7 @@ Behaviour follows Fly.io's documentation (docs/model.md, "Machines and the proxy
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,7 +95,7 @@ class Fleet:
             for r in range(len(codes))
         ]
         self.hard_limit = math.inf if app.hard_limit is None else app.hard_limit
-        self.freed = env.event()
+        self.waiting: deque[tuple[simpy.Event, list[int]]] = deque()  # the proxy's queue, FIFO
         if app.auto_stop != "off":
             env.process(self._autostop())
 
@@ -121,11 +122,24 @@ class Fleet:
                 return min(below_hard, key=lambda m: m.in_flight)
         return None
 
+    def wait(self, regions: list[int]) -> simpy.Event:
+        """Queue in the proxy for a Machine in one of ``regions``; the event fires on a release."""
+        turn = self.env.event()
+        self.waiting.append((turn, regions))
+        return turn
+
+    def leave(self, turn: simpy.Event) -> None:
+        self.waiting = deque(w for w in self.waiting if w[0] is not turn)
+
     def release(self, machine: Machine) -> None:
+        """A request finished: wake the first queued request that can use this region."""
         machine.in_flight -= 1
         machine.last_busy = self.env.now
-        freed, self.freed = self.freed, self.env.event()
-        freed.succeed()
+        for k, (turn, regions) in enumerate(self.waiting):
+            if machine.region in regions:
+                del self.waiting[k]
+                turn.succeed()
+                return
 
     def _autostop(self):
         interval = 1000 * self.app.autostop_interval_s
@@ -254,7 +268,10 @@ def run(
             left = arrived + timeout_ms - env.now
             if left <= 0:
                 return fail(i, QUEUE_TIMEOUT)
-            yield fleet.freed | env.timeout(left)
+            turn = fleet.wait(candidates)
+            yield turn | env.timeout(left)
+            if not turn.triggered:
+                fleet.leave(turn)
             candidates = [r for r in candidates if fleet.up(r)]
             if not candidates:
                 return fail(i, REGION_DOWN)

@@ -183,15 +183,24 @@ def read_measured(path: Path) -> pd.Series:
 
 
 class Daily(Strict):
-    """Arrivals follow each user's local time of day: a sinusoid peaking at ``peak_hour``."""
+    """Arrivals follow each user's local time of day, from a trough to an evening peak."""
 
     peak_hour: float = Field(
         21.0, ge=0, lt=24, description="local hour of the daily peak (assumption)"
+    )
+    trough_hour: float = Field(
+        5.0, ge=0, lt=24, description="local hour of the daily trough (assumption)"
     )
     peak_to_trough: float = Field(
         2.0, ge=1.0, le=20.0, description="peak rate over trough rate (Arbor Networks: about 2)"
     )
     start_utc_hour: float = Field(0.0, ge=0, lt=24, description="UTC hour when the run starts")
+
+    @model_validator(mode="after")
+    def _distinct(self):
+        if self.trough_hour == self.peak_hour:
+            raise ValueError("workload.daily.trough_hour: must differ from peak_hour")
+        return self
 
 
 class Fault(Strict):

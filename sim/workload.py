@@ -1,8 +1,9 @@
 """When requests arrive: a Poisson stream, optionally following each user's local time of day.
 
-The daily shape is a sinusoid over local time, peaking at ``peak_hour`` with a peak-to-trough
-ratio of 2 by default (Arbor Networks, "The Internet After Dark": North American traffic at
-6 am is 50 % of its daily peak). Non-homogeneous arrivals are drawn by thinning
+The daily shape follows local time: highest at ``peak_hour`` (21:00), lowest at
+``trough_hour`` (05:00), a peak-to-trough ratio of 2 by default (Arbor Networks, "The Internet
+After Dark": North American traffic at 6 am is 50 % of its daily peak, the peak near 11 pm;
+Europe peaks near 7 pm). Non-homogeneous arrivals are drawn by thinning
 (Lewis & Shedler 1979): candidates at the peak rate, each kept with probability
 rate(t) / peak rate.
 """
@@ -27,9 +28,16 @@ def utc_offset_hours(timezone: str) -> float:
 
 
 def daily_factor(local_hour, daily: Daily) -> np.ndarray:
-    """Rate multiplier at a local hour: mean 1 over the day, peak/trough = ``peak_to_trough``."""
+    """Rate multiplier at a local hour: mean 1 over the day, peak/trough = ``peak_to_trough``.
+
+    A half cosine falls from the peak to the trough, another rises back, each over its own
+    span of hours, so the evening peak and the early-morning trough need not be 12 h apart.
+    """
     amplitude = (daily.peak_to_trough - 1) / (daily.peak_to_trough + 1)
-    return 1 + amplitude * np.cos(2 * np.pi * (np.asarray(local_hour) - daily.peak_hour) / 24)
+    since_peak = (np.asarray(local_hour) - daily.peak_hour) % 24
+    fall = (daily.trough_hour - daily.peak_hour) % 24
+    phase = np.where(since_peak < fall, since_peak / fall, 1 - (since_peak - fall) / (24 - fall))
+    return 1 + amplitude * np.cos(np.pi * phase)
 
 
 def arrivals(
