@@ -35,6 +35,7 @@ SHOWN = {
     "p99_change_ms": "Δp99 ms",
     "cost_change_usd_month": "Δ$/month",
 }
+DYNAMICS = {"error_rate": "failed %", "cold_starts": "cold starts", "stale_reads": "stale reads"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,7 +115,7 @@ def run(scenario: Path, out: Path | None, seed: int | None, region_sets: tuple[s
 
 def format_summary(result: sim.Result) -> str:
     """The terminal view: one row per region set, then p50 per continent."""
-    table = result.summary[list(SHOWN)].rename(columns=SHOWN).set_index("region set")
+    table = shown(result.summary).set_index("region set")
     continents = report.continent_p50(result.requests)
     continents = continents.rename_axis(index="p50 ms by continent", columns=None)
     return "\n".join(
@@ -126,6 +127,16 @@ def format_summary(result: sim.Result) -> str:
     )
 
 
+def shown(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary columns people read: latency, cost, changes, and the dynamics that occurred
+    (failures as a percentage, cold starts, stale reads) when any region set has them."""
+    table = summary[list(SHOWN)].rename(columns=SHOWN)
+    for column, title in DYNAMICS.items():
+        if (summary[column] > 0).any():
+            table[title] = summary[column] * (100 if column == "error_rate" else 1)
+    return table
+
+
 def _formats(table: pd.DataFrame) -> dict:
     def signed(v):
         return f"{v:+,.0f}"
@@ -133,6 +144,7 @@ def _formats(table: pd.DataFrame) -> dict:
     formats = {c: (lambda v: f"{v:,.0f}") for c in table.columns}
     formats["$/month"] = lambda v: f"{v:,.2f}"
     formats["Δ$/month"] = lambda v: f"{v:+,.2f}"
+    formats["failed %"] = lambda v: f"{v:.2f}"
     for column in ("Δp50 ms", "Δp99 ms"):
         formats[column] = signed
     return formats
@@ -183,7 +195,7 @@ def _png(figure) -> bytes:
 
 def markdown_report(result: sim.Result, source: Path) -> str:
     """A short report.md: what ran, the summary, p50 per continent, and the chart."""
-    summary = result.summary[list(SHOWN)].rename(columns=SHOWN)
+    summary = shown(result.summary)
     continents = report.continent_p50(result.requests).reset_index()
     workload, app, users = result.scenario.workload, result.scenario.app, result.scenario.users
     return "\n".join(
