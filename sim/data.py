@@ -40,6 +40,25 @@ def regions() -> pd.DataFrame:
 
 
 @cache
+def database_sites() -> pd.DataFrame:
+    """Managed database regions outside Fly (Neon, Supabase, PlanetScale), indexed by
+    ``provider:region`` (e.g. ``neon:aws-us-east-1``): city, country, lat, lon [deg]."""
+    return pd.read_csv(data_path("database_regions.csv")).set_index("site")
+
+
+@cache
+def sites() -> pd.DataFrame:
+    """Every place a scenario can name: Fly regions, then external database regions.
+
+    Columns: lat, lon, country, continent (what routing needs), plus the region table's.
+    """
+    external = database_sites()[["city", "country", "lat", "lon"]].copy()
+    external["continent"] = external["country"].map(countries())
+    external["status"] = "external"
+    return pd.concat([regions(), external])
+
+
+@cache
 def machine_prices() -> pd.DataFrame:
     """Fly Machine preset prices in iad [USD per second while started], 2025-08-19 capture."""
     return pd.read_csv(data_path("fly_machine_prices.csv"))

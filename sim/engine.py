@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.data import CONTINENTS, regions
+from sim.data import CONTINENTS, regions, sites
 from sim.fleet import OUTCOMES, Outages, Paths, Plan, run
 from sim.geo import haversine_km, place_users
 from sim.network import floor_rtt_ms, internet_rtt_ms, sample_rtt_ms
@@ -139,11 +139,12 @@ def simulate_region_set(
     client_edge_ms = one_rtt_ms * (1 + net.handshake_rtts * new_connection)
 
     replicas = scenario.replicas_in(region_set) - {scenario.database_region}
-    region_db_km = site_distance_km(table, list(region_set), [scenario.database_region])[:, 0]
+    places = sites()  # Fly regions and managed database regions
+    region_db_km = site_distance_km(places, list(region_set), [scenario.database_region])[:, 0]
     paths = Paths(
         edge_region_ms=edge_region,
         edge_region_floor_ms=floor_rtt_ms(site_distance_km(table, edges, list(region_set))),
-        region_db_ms=site_rtt_matrix(table, list(region_set), [scenario.database_region], net)[
+        region_db_ms=site_rtt_matrix(places, list(region_set), [scenario.database_region], net)[
             :, 0
         ],
         region_db_floor_ms=floor_rtt_ms(region_db_km),

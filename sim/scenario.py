@@ -24,7 +24,14 @@ from pydantic import (
     model_validator,
 )
 
-from sim.data import CONTINENTS, countries, default_rtt_model, machine_prices, regions
+from sim.data import (
+    CONTINENTS,
+    countries,
+    database_sites,
+    default_rtt_model,
+    machine_prices,
+    regions,
+)
 
 MAX_REQUESTS = 5_000_000  # per region set; more is an issue-5 feature (estimate + --yes)
 
@@ -344,7 +351,9 @@ class Database(Strict):
     """A single-region primary database, optional read replicas."""
 
     region: str | None = Field(
-        None, description="region of the primary; app.primary_region if unset"
+        None,
+        description="where the primary runs: a Fly region, or a managed database region such as "
+        "`neon:aws-us-east-1` or `supabase:eu-central-1`; app.primary_region if unset",
     )
     queries_per_read: int = Field(2, ge=0, le=1000, description="database round trips per read")
     queries_per_write: int = Field(3, ge=0, le=1000, description="database round trips per write")
@@ -366,7 +375,15 @@ class Database(Strict):
     @field_validator("region")
     @classmethod
     def _region(cls, value: str | None) -> str | None:
-        return None if value is None else region_code(value)
+        if value is None or ":" not in value:
+            return None if value is None else region_code(value)
+        if value not in database_sites().index:
+            hint = did_you_mean(value, database_sites().index)
+            raise ValueError(
+                f"{value!r} is not a known managed database region{hint}; "
+                "data/database_regions.csv lists them"
+            )
+        return value
 
     @field_validator("replicas")
     @classmethod

@@ -224,3 +224,12 @@ def test_a_measured_matrix_overrides_the_model_where_it_has_data(tmp_path):
     assert hit.sum() > 100
     np.testing.assert_allclose(measured.loc[hit, path].sum(axis=1), 300.0, rtol=1e-5)
     pd.testing.assert_frame_equal(measured.loc[~hit, path], plain.loc[~hit, path])
+
+
+def test_an_external_database_is_a_place_like_any_other():
+    """Neon in AWS us-east-1 (northern Virginia) sits beside iad; in Frankfurt it is an ocean away."""
+    near = requests(small_scenario(database={"region": "neon:aws-us-east-1", "replicas": []}))
+    far = requests(small_scenario(database={"region": "neon:aws-eu-central-1", "replicas": []}))
+    iad = (near["region_set"] == "iad") & (near["kind"] == "read")
+    assert near.loc[iad, "db_ms"].median() < 30
+    assert far.loc[iad, "db_ms"].median() > 2 * 70  # two queries across the Atlantic

@@ -75,6 +75,10 @@ def error_for(text: str) -> str:
             "app: {primary_region: iad}\nregion_sets: [[iad]]\nnetwork: {same_region_rtt_ms: 9}",
             "network.same_region_rtt_ms: 9.0 exceeds",
         ),
+        (
+            "app: {primary_region: iad}\nregion_sets: [[iad]]\ndatabase: {region: 'neon:aws-us-east-9'}",
+            "'neon:aws-us-east-9' is not a known managed database region (did you mean",
+        ),
         ("- just\n- a list", "the top level must be a mapping"),
     ],
 )
