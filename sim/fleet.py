@@ -155,7 +155,7 @@ class Fleet:
                     for m in started
                     if m.in_flight == 0 and self.env.now - m.last_busy >= interval
                 ]
-                busy = sum(m.in_flight >= self.app.soft_limit for m in started)
+                busy = sum(m.in_flight > self.app.soft_limit for m in started)
                 excess = len(started) - (busy + 1) >= 1 if len(started) > 1 else True
                 if idle and excess:
                     idle[-1].stop(self.app.auto_stop)
@@ -244,9 +244,10 @@ def run(
         candidates = order
         at_primary_db_down = outages.down(db_region, env.now)
         if plan.needs_primary[i]:
-            if not fleet.up(fleet.primary) or at_primary_db_down:
+            replayed = app.writes == "replay" or not plan.write[i]
+            if at_primary_db_down or (replayed and not fleet.up(fleet.primary)):
                 return fail(i, PRIMARY_DOWN)
-            if app.writes == "replay" or not plan.write[i]:
+            if replayed:
                 candidates = [fleet.primary]
                 first = order[0]
                 if first != fleet.primary:

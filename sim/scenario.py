@@ -324,6 +324,14 @@ class App(Strict):
             raise ValueError(
                 f"app.hard_limit: {self.hard_limit} is below soft_limit {self.soft_limit}"
             )
+        memory_mb = self.memory_mb or int(
+            machine_prices().query("preset == @self.vm")["memory_mb"].min()
+        )
+        if self.auto_stop == "suspend" and memory_mb > 2048:
+            raise ValueError(
+                f"app.auto_stop: 'suspend' needs at most 2048 MB of memory (got {memory_mb}); "
+                "Fly suspends only Machines up to 2 GB: use 'stop'"
+            )
         if self.min_machines_running > self.machines_per_region:
             raise ValueError(
                 f"app.min_machines_running: {self.min_machines_running} exceeds "

@@ -210,3 +210,24 @@ def test_autostop_never_costs_more_than_always_on(auto_stop):
     on = run(workload=SPARSE, app={"primary_region": "iad"}).summary["compute_usd_month"]
     off = run(workload=SPARSE, app={**AUTOSTOP, "machines_per_region": 1, "auto_stop": auto_stop})
     assert (off.summary["compute_usd_month"] <= on).all()
+
+
+def test_without_autostart_a_stopped_app_fails_requests():
+    """auto_start_machines = false and no running Machine: the request fails (fly.md 3.3)."""
+    result = run(workload=SPARSE, app={**AUTOSTOP, "auto_start": False}, region_sets=[["iad"]])
+    counts = result.outcomes.iloc[0]
+    assert counts["failed_no_machine"] > 0
+    assert counts.sum() == SPARSE["requests"]
+    assert result.summary["cold_starts"].iloc[0] == 0
+
+
+def test_direct_writes_survive_an_app_region_outage_when_the_database_is_elsewhere():
+    result = run(
+        app={"primary_region": "iad", "writes": "direct"},
+        database={"region": "fra", "replicas": "all"},
+        faults=[{"region": "iad", "start_s": 0.0, "duration_s": 1e6}],
+        region_sets=[["iad", "fra"]],
+    )
+    writes = result.requests[result.requests["kind"] == "write"]
+    assert (writes["outcome"] == "ok").all()
+    assert set(writes["served_region"]) == {"fra"}

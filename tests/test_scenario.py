@@ -79,6 +79,10 @@ def error_for(text: str) -> str:
             "app: {primary_region: iad}\nregion_sets: [[iad]]\ndatabase: {region: 'neon:aws-us-east-9'}",
             "'neon:aws-us-east-9' is not a known managed database region (did you mean",
         ),
+        (
+            "app: {primary_region: iad, vm: performance-2x, auto_stop: suspend}\nregion_sets: [[iad]]",
+            "app.auto_stop: 'suspend' needs at most 2048 MB",
+        ),
         ("- just\n- a list", "the top level must be a mapping"),
     ],
 )
