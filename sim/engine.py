@@ -86,32 +86,13 @@ def simulate_region_set(
     )
     write = rng["arrivals"].random(n) < scenario.workload.write_share
     new_connection = rng["arrivals"].random(n) < net.new_connection_share
-    outages = Outages(
-        {
-            code: [
-                (1000 * f.start_s, 1000 * (f.start_s + f.duration_s))
-                for f in scenario.faults
-                if f.region == code
-            ]
-            for code in {f.region for f in scenario.faults}
-        }
-    )
+    outages = Outages.from_faults(scenario.faults)
 
     # Anycast: each user's edges, best first; a user whose edge is down lands on the next one.
     edges = edge_sites(table, region_set, net.edges)
     missed = rng["anycast"].random(len(users)) < net.anycast_miss_share
     ranked, route_km = anycast_ranking(users, table, edges, net, missed)
-    edge_rank = np.zeros(n, dtype=int)
-    for rank in range(len(edges) - 1):
-        current = ranked[user, edge_rank]
-        down = np.zeros(n, dtype=bool)
-        for code in outages.windows:
-            if code in edges:
-                down |= (current == edges.index(code)) & outages.down(code, 1000 * t_s)
-        if not down.any():
-            break
-        edge_rank = np.where(down, rank + 1, edge_rank)
-    edge = ranked[user, edge_rank]
+    edge = first_edge_up(ranked[user], edges, outages, 1000 * t_s)
     mobile = (users["access"].to_numpy() == "mobile")[user]
     user_edge_km = haversine_km(
         users["lat"].to_numpy()[user],
@@ -214,6 +195,16 @@ def simulate_region_set(
     machine_table["region"] = np.asarray(region_set)[machine_table["region"]]
     machine_table["duration_s"] = end_ms / 1000
     return Run(log, machine_table)
+
+
+def first_edge_up(ranked: np.ndarray, edges: list[str], outages: Outages, t_ms) -> np.ndarray:
+    """Per request, the first edge of its ranking that is up when it arrives (the first when
+    none is: the request then finds no region either)."""
+    down = np.zeros(ranked.shape, dtype=bool)
+    for code in outages.windows:
+        if code in edges:
+            down |= (ranked == edges.index(code)) & outages.down(code, t_ms)[:, None]
+    return ranked[np.arange(len(ranked)), (~down).argmax(axis=1)]
 
 
 def reads_after_write(t_s: np.ndarray, user: np.ndarray, write: np.ndarray, window_s: float):

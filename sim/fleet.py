@@ -76,6 +76,16 @@ class Outages:
 
     windows: dict[str, list[tuple[float, float]]]
 
+    @classmethod
+    def from_faults(cls, faults) -> Outages:
+        windows: dict[str, list[tuple[float, float]]] = {}
+        for fault in faults:
+            start_ms = 1000 * fault.start_s
+            windows.setdefault(fault.region, []).append(
+                (start_ms, start_ms + 1000 * fault.duration_s)
+            )
+        return cls(windows)
+
     def down(self, region: str, now_ms) -> bool | np.ndarray:
         now_ms = np.asarray(now_ms)
         down = np.zeros(now_ms.shape, dtype=bool)
