@@ -229,7 +229,13 @@ RESULTS = (
 
 
 def run(
-    plan: Plan, paths: Paths, app, db_connections: int, db_region: str, outages: Outages, codes
+    plan: Plan,
+    paths: Paths,
+    app: App,
+    db_connections: int,
+    db_region: str,
+    outages: Outages,
+    codes: tuple[str, ...],
 ):
     """Simulate every request of ``plan``; return per-request results and the Machine table."""
     n = len(plan.edge)
