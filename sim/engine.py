@@ -17,7 +17,13 @@ from sim.data import CONTINENTS, regions, sites
 from sim.fleet import OUTCOMES, Outages, Paths, Plan, run
 from sim.geo import haversine_km, place_users
 from sim.network import floor_rtt_ms, internet_rtt_ms, sample_rtt_ms
-from sim.routing import anycast_ranking, edge_sites, site_distance_km, site_rtt_matrix
+from sim.routing import (
+    anycast_ranking,
+    edge_sites,
+    region_order,
+    site_distance_km,
+    site_rtt_matrix,
+)
 from sim.scenario import Scenario
 from sim.workload import arrivals, utc_offset_hours
 
@@ -102,7 +108,8 @@ def simulate_region_set(
     )
 
     edge_region = site_rtt_matrix(table, edges, list(region_set), net)
-    closest = edge_region.argmin(axis=1)
+    order = region_order(edge_region)
+    closest = np.array([regions_by_rtt[0] for regions_by_rtt in order])
     client_edge_median_ms = internet_rtt_ms(route_km[user, edge], mobile, net)
     scale = measured_scale(
         net.measured_rtt_ms,
@@ -129,7 +136,7 @@ def simulate_region_set(
             :, 0
         ],
         region_db_floor_ms=floor_rtt_ms(region_db_km),
-        region_order=[list(np.argsort(row, kind="stable")) for row in edge_region],
+        region_order=order,
         has_replica=np.array([code in replicas for code in region_set]),
         sigma=net.backbone_jitter_sigma,
         same_region_ms=net.same_region_rtt_ms,

@@ -72,9 +72,7 @@ def site_rtt_matrix(regions: pd.DataFrame, a: list[str], b: list[str], network: 
     )  # fmt: skip
 
 
-def serving_region(
-    regions: pd.DataFrame, edges: list[str], region_set: tuple[str, ...], network: Network
-) -> dict[str, str]:
-    """For each edge, the region of the set closest to it by backbone RTT (the proxy's pick)."""
-    rtt = site_rtt_matrix(regions, edges, list(region_set), network)
-    return {edge: region_set[i] for edge, i in zip(edges, rtt.argmin(axis=1), strict=True)}
+def region_order(edge_region_ms: np.ndarray) -> list[list[int]]:
+    """Per edge, the regions of the set closest first by backbone RTT: the proxy tries them
+    in this order (the first is where it forwards; the next ones take spill and failover)."""
+    return [list(np.argsort(row, kind="stable")) for row in edge_region_ms]

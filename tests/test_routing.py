@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from sim.data import cities, regions
-from sim.routing import anycast_ranking, edge_sites, serving_region, site_rtt_matrix
+from sim.routing import anycast_ranking, edge_sites, region_order, site_rtt_matrix
 from sim.scenario import Network
 
 DEFAULTS = Network()
@@ -29,6 +29,12 @@ def anycast_edge(users, table, sites, network, missed):
     """The edge anycast lands each user on, and the route to it [km]."""
     ranked, km = anycast_ranking(users, table, sites, network, missed)
     return ranked[:, 0], km[np.arange(len(users)), ranked[:, 0]]
+
+
+def serving_region(table, edges, region_set, network):
+    """Where the proxy forwards from each edge: the first region of its order."""
+    order = region_order(site_rtt_matrix(table, edges, list(region_set), network))
+    return {edge: region_set[regions[0]] for edge, regions in zip(edges, order, strict=True)}
 
 
 def test_edge_sites_are_the_active_regions_plus_the_set(table):
