@@ -5,6 +5,8 @@ result = sim.run(sim.load_scenario("scenarios/fly-seed.yaml"))
 result.summary          # one row per region set: p50/p90/p99 [ms], monthly cost [USD]
 result.by_continent     # p50/p90/p99 per region set and user continent
 result.requests         # the request log, one row per simulated request
+result.outcomes         # requests per region set and outcome (ok, failed_...)
+result.machines         # per Machine: running seconds and starts (compute cost uses them)
 result.plot_cdf()       # matplotlib Figure
 """
 

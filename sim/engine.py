@@ -162,7 +162,6 @@ def simulate_region_set(
 
     ok = out["outcome"] == 0
     served = out["served"].astype(int)
-    stale = stale_reads(t_s, user, write, ok, out, db.replication_lag_ms, client_edge_ms)
     codes = pd.Index(table.index)
     log = pd.DataFrame(
         {
@@ -196,7 +195,15 @@ def simulate_region_set(
     parts = log[list(PARTS)].astype(np.float32)
     log[list(PARTS)] = parts
     log["total_ms"] = parts.sum(axis=1).astype(np.float32)
-    log["stale_read"] = stale
+    log["stale_read"] = stale_reads(
+        t_s,
+        user,
+        write,
+        ok,
+        out["at_primary_db"] > 0,
+        log["total_ms"].to_numpy(np.float64),
+        db.replication_lag_ms,
+    )
     machine_table = pd.DataFrame(machines)
     machine_table.insert(0, "region_set", name)
     machine_table["region"] = np.asarray(region_set)[machine_table["region"]]
@@ -234,28 +241,13 @@ def since_last_write(t_s, user, write, committed_s) -> np.ndarray:
     return (matched["t"] - matched["committed"]).fillna(np.inf).to_numpy()
 
 
-def stale_reads(t_s, user, write, ok, out, lag_ms: float, client_edge_ms) -> np.ndarray:
+def stale_reads(t_s, user, write, ok, at_primary_db, total_ms, lag_ms: float) -> np.ndarray:
     """Reads served by a replica less than the replication lag after the same user's write
     committed at the primary (the write's commit: its arrival plus its response time)."""
     if lag_ms <= 0:
         return np.zeros(len(t_s), dtype=bool)
-    committed = (
-        t_s
-        + (
-            client_edge_ms
-            + out["replay_ms"]
-            + out["edge_worker_ms"]
-            + out["queue_ms"]
-            + out["cold_start_ms"]
-            + out["app_ms"]
-            + out["db_ms"]
-        )
-        / 1000
-    )
-    ok_write = write & ok
-    since = since_last_write(t_s, user, ok_write, committed)
-    at_replica = ok & ~write & (out["at_primary_db"] == 0)
-    return at_replica & (since < lag_ms / 1000)
+    since = since_last_write(t_s, user, write & ok, t_s + total_ms / 1000)
+    return ok & ~write & ~at_primary_db & (since < lag_ms / 1000)
 
 
 def measured_scale(

@@ -194,6 +194,8 @@ class Paths:
     same_region_ms: float
 
     def sample(self, median: float, floor: float, z: float) -> float:
+        """One backbone RTT [ms]: network.sample_rtt_ms for a single request, in plain floats
+        (numpy per request would dominate the DES)."""
         return floor + (median - floor) * math.exp(self.sigma * z)
 
 

@@ -139,16 +139,21 @@ class Users(Strict):
         return self.where if self._traffic is None else self._traffic
 
 
-def read_traffic(path: Path) -> pd.DataFrame:
-    """A traffic CSV with columns lat, lon [deg] and weight, checked row by row."""
+def read_columns(path: Path, columns: list[str], **options) -> pd.DataFrame:
+    """The named columns of a CSV the scenario names; ValueError saying what is wrong."""
     try:
-        table = pd.read_csv(path)
+        table = pd.read_csv(path, **options)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise ValueError(f"cannot read {path}: {error}") from None
-    missing = {"lat", "lon", "weight"} - set(table.columns)
+    missing = set(columns) - set(table.columns)
     if missing:
-        raise ValueError(f"{path} lacks columns {sorted(missing)}; needs lat, lon, weight")
-    table = table[["lat", "lon", "weight"]].apply(pd.to_numeric, errors="coerce")
+        raise ValueError(f"{path} lacks columns {sorted(missing)}; needs {', '.join(columns)}")
+    return table[columns]
+
+
+def read_traffic(path: Path) -> pd.DataFrame:
+    """A traffic CSV with columns lat, lon [deg] and weight, checked row by row."""
+    table = read_columns(path, ["lat", "lon", "weight"]).apply(pd.to_numeric, errors="coerce")
     bad = ~(
         table["lat"].between(-90, 90) & table["lon"].between(-180, 180) & (table["weight"] >= 0)
     )
@@ -163,13 +168,7 @@ def read_traffic(path: Path) -> pd.DataFrame:
 
 def read_measured(path: Path) -> pd.Series:
     """A measured matrix: country (ISO alpha-2), region (Fly code), rtt_ms (median, > 0)."""
-    try:
-        table = pd.read_csv(path, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise ValueError(f"cannot read {path}: {error}") from None
-    missing = {"country", "region", "rtt_ms"} - set(table.columns)
-    if missing:
-        raise ValueError(f"{path} lacks columns {sorted(missing)}; needs country, region, rtt_ms")
+    table = read_columns(path, ["country", "region", "rtt_ms"], keep_default_na=False)
     rtt_ms = pd.to_numeric(table["rtt_ms"], errors="coerce")
     known = countries()
     for line, (country, region, value) in enumerate(

@@ -122,21 +122,37 @@ def test_traffic_csv_is_read_relative_to_the_scenario(tmp_path):
     assert loaded.users.traffic["weight"].tolist() == [3.0, 1.0]
 
 
+TRAFFIC, MEASURED = ("users", "where"), ("network", "measured")
+
+
 @pytest.mark.parametrize(
-    ("csv", "expected"),
+    ("field", "csv", "expected"),
     [
-        ("lat,lon\n1,2\n", "lacks columns ['weight']"),
-        ("lat,lon,weight\n10,0,1\n91,0,1\n", "line 3"),
-        ("lat,lon,weight\n10,x,1\n", "line 2"),
-        ("lat,lon,weight\n10,0,0\n", "some weight > 0"),
-        ("", "cannot read"),
+        (TRAFFIC, "lat,lon\n1,2\n", "lacks columns ['weight']"),
+        (TRAFFIC, "lat,lon,weight\n10,0,1\n91,0,1\n", "line 3"),
+        (TRAFFIC, "lat,lon,weight\n10,x,1\n", "line 2"),
+        (TRAFFIC, "lat,lon,weight\n10,0,0\n", "some weight > 0"),
+        (TRAFFIC, "", "cannot read"),
+        (MEASURED, "country,region\nUS,iad\n", "lacks columns ['rtt_ms']"),
+        (
+            MEASURED,
+            "country,region,rtt_ms\nUS,iad,20\nXX,iad,20\n",
+            "line 3: 'XX' is not an ISO country",
+        ),
+        (
+            MEASURED,
+            "country,region,rtt_ms\nUS,ida,20\n",
+            "'ida' is not a Fly region (did you mean 'iad'?)",
+        ),
+        (MEASURED, "country,region,rtt_ms\nUS,iad,-1\n", "line 2: rtt_ms must be a number > 0"),
     ],
 )
-def test_bad_traffic_csv_is_one_clear_line(tmp_path, csv, expected):
-    (tmp_path / "traffic.csv").write_text(csv)
+def test_a_bad_csv_the_scenario_names_is_one_clear_line(tmp_path, field, csv, expected):
+    section, key = field
+    (tmp_path / "table.csv").write_text(csv)
     path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump({**SMALL, "users": {"where": "traffic.csv"}}))
-    with pytest.raises(ScenarioError, match="users.where") as caught:
+    path.write_text(yaml.safe_dump({**SMALL, section: {key: "table.csv"}}))
+    with pytest.raises(ScenarioError, match=f"{section}.{key}") as caught:
         load_scenario(path)
     assert expected in str(caught.value)
 
@@ -162,24 +178,6 @@ def test_bad_calibration_is_one_clear_line(tmp_path):
     path.write_text(yaml.safe_dump({**SMALL, "network": {"calibration": "model.json"}}))
     with pytest.raises(ScenarioError, match="network.calibration: cannot read a model from"):
         load_scenario(path)
-
-
-@pytest.mark.parametrize(
-    ("csv", "expected"),
-    [
-        ("country,region\nUS,iad\n", "lacks columns ['rtt_ms']"),
-        ("country,region,rtt_ms\nUS,iad,20\nXX,iad,20\n", "line 3: 'XX' is not an ISO country"),
-        ("country,region,rtt_ms\nUS,ida,20\n", "'ida' is not a Fly region (did you mean 'iad'?)"),
-        ("country,region,rtt_ms\nUS,iad,-1\n", "line 2: rtt_ms must be a number > 0"),
-    ],
-)
-def test_bad_measured_matrix_is_one_clear_line(tmp_path, csv, expected):
-    (tmp_path / "measured.csv").write_text(csv)
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump({**SMALL, "network": {"measured": "measured.csv"}}))
-    with pytest.raises(ScenarioError, match="network.measured") as caught:
-        load_scenario(path)
-    assert expected in str(caught.value)
 
 
 def test_unreadable_and_malformed_files(tmp_path):
