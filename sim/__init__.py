@@ -12,6 +12,7 @@ result.plot_cdf()       # matplotlib Figure
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
@@ -20,14 +21,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim import plots, report
-from sim.engine import simulate
-from sim.scenario import (
-    DeprecatedRegionWarning,
-    Scenario,
-    ScenarioError,
-    build_scenario,
-    load_scenario,
-)
+from sim.engine import Estimate, simulate
+from sim.checks import DeprecatedRegionWarning, ScenarioError
+from sim.scenario import Scenario, build_scenario
+from sim.scenario_files import load_scenario
 
 try:
     __version__ = version("globalness")
@@ -40,6 +37,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "build_scenario",
+    "estimate",
     "load_scenario",
     "run",
 ]
@@ -73,7 +71,24 @@ class Result:
         return plots.plot_cdf(self.requests)
 
 
-def run(scenario: Scenario) -> Result:
-    """Simulate every region set of the scenario."""
-    done = simulate(scenario)
+def estimate(scenario: Scenario) -> Estimate:
+    """About how long the run takes and how much memory it needs, before running it."""
+    return Estimate.of(scenario)
+
+
+def run(
+    scenario: Scenario,
+    *,
+    progress: Callable[[int], object] | None = None,
+    allow_large: bool = False,
+) -> Result:
+    """Simulate every region set of the scenario.
+
+    A run estimated at more than 10 minutes or 4 GB raises ScenarioError with the estimate
+    unless ``allow_large``; ``progress`` is called with the number of requests done so far
+    since its last call (e.g. a tqdm bar's ``update``).
+    """
+    if not allow_large:
+        estimate(scenario).check()
+    done = simulate(scenario, progress=progress)
     return Result(scenario, done.requests, done.machines)

@@ -5,11 +5,8 @@ Exit codes: 0 ok, 2 bad input (one line on stderr naming the field), 1 internal 
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -17,26 +14,15 @@ import click
 import numpy as np
 import pandas as pd
 from pydantic import ValidationError
+from tqdm import tqdm
 
 import sim
-from sim import calibration, report
+from sim import calibration, outputs
+from sim.checks import ScenarioError, one_line
 from sim.data import regions
 from sim.network import internet_rtt_ms, route_km
-from sim.scenario import Network, ScenarioError, load_scenario, one_line
-
-SHOWN = {
-    "region_set": "region set",
-    "requests": "requests",
-    "p50_ms": "p50 ms",
-    "p90_ms": "p90 ms",
-    "p99_ms": "p99 ms",
-    "monthly_cost_usd": "$/month",
-    "p50_change_ms": "Δp50 ms",
-    "p99_change_ms": "Δp99 ms",
-    "cost_change_usd_month": "Δ$/month",
-}
-DYNAMICS = {"error_rate": "failed %", "cold_starts": "cold starts", "stale_reads": "stale reads"}
-
+from sim.scenario import Network
+from sim.scenario_files import load_scenario
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code instead of raising SystemExit."""
@@ -65,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(sim.__version__, prog_name="globalness")
 def cli() -> None:
     """Multi-region latency and cost for a Fly.io app: is globalness real for us?
@@ -74,168 +60,98 @@ def cli() -> None:
     Examples:
       globalness run scenarios/fly-seed.yaml --out out/seed
       globalness run scenarios/fly-seed.yaml --regions mad --regions mad,gru,sin,iad
+      globalness run fly.toml --regions ord --regions ord,fra,sin --count 3
+      globalness validate fly.toml --strict
       globalness rtt mad sin
       globalness calibrate my-pings.csv --out model.json
       globalness regions --all
     """
 
 
+def scenario_options(command):
+    """The options that shape a scenario as it is read: shared by `run` and `validate`."""
+    options = [
+        click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path)),
+        click.option(
+            "--regions", "region_sets", multiple=True, metavar="a,b,c",
+            help="a region set (repeat for more); replaces the scenario's",
+        ),
+        click.option(
+            "--primary", "primary_region", metavar="REGION",
+            help="the primary region (where writes and the database live)",
+        ),
+        click.option(
+            "--count", "scale_count", type=click.IntRange(1, 10_000), metavar="N",
+            help="N Machines per region set, spread like `fly scale count N --region a,b,c`",
+        ),
+        click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="the root random seed"),
+        click.option("--strict", is_flag=True, help="refuse regions Fly.io deprecated in 2025"),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def read_scenario(scenario: Path, region_sets: tuple[str, ...], **overrides) -> sim.Scenario:
+    sets = [[code.strip() for code in text.split(",") if code.strip()] for text in region_sets]
+    return load_scenario(scenario, region_sets=sets or None, **overrides)
+
+
 @cli.command()
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@scenario_options
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     help="folder for the CSVs, request log, chart and report",
 )
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="override the scenario's seed")
 @click.option(
-    "--regions",
-    "region_sets",
-    multiple=True,
-    metavar="a,b,c",
-    help="a region set (repeat for more); replaces the scenario's",
-)
-def run(scenario: Path, out: Path | None, seed: int | None, region_sets: tuple[str, ...]) -> None:
-    """Simulate each region set of SCENARIO and print p50/p90/p99 and monthly cost."""
-    loaded = load_scenario(scenario)
-    if seed is not None or region_sets:
-        sets = [[code.strip() for code in s.split(",") if code.strip()] for s in region_sets]
-        loaded = loaded.with_overrides(seed=seed, region_sets=sets or None)
-    click.echo(
+    "--format", "format_", type=click.Choice(["table", "csv", "json"]), default="table",
+    show_default=True, help="what stdout gets: the terminal table, summary.csv, or JSON",
+)  # fmt: skip
+@click.option("--yes", is_flag=True, help="run even when the estimate says it is large")
+@click.option("-q", "--quiet", is_flag=True, help="no progress or notes on stderr")
+def run(
+    scenario: Path,
+    region_sets: tuple[str, ...],
+    out: Path | None,
+    format_: str,
+    yes: bool,
+    quiet: bool,
+    **overrides,
+) -> None:
+    """Simulate each region set of SCENARIO (a scenario YAML or a fly.toml) and print
+    p50/p90/p99 latency and monthly cost.
+
+    \b
+    Examples:
+      globalness run scenarios/fly-seed.yaml --out out/seed
+      globalness run scenarios/saas-api.yaml --regions iad --regions iad,fra --format csv
+      globalness run fly.toml --regions ord --regions ord,fra,sin --count 3
+    """
+    loaded = read_scenario(scenario, region_sets, **overrides)
+    note = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
+    estimate = sim.estimate(loaded)
+    if not yes:
+        estimate.check()
+    note(
         f"simulating {loaded.workload.requests:,} requests x {len(loaded.named_region_sets)} "
-        f"region sets (seed {loaded.seed})...",
-        err=True,
+        f"region sets (seed {loaded.seed}), about {estimate}"
     )
-    result = sim.run(loaded)
-    click.echo(format_summary(result))
+    with tqdm(
+        total=loaded.workload.requests * len(loaded.named_region_sets), unit=" requests",
+        unit_scale=True, delay=1, disable=True if quiet else None, file=sys.stderr,
+        leave=False,
+    ) as bar:  # fmt: skip
+        result = sim.run(loaded, progress=bar.update, allow_large=True)
+    if format_ == "csv":
+        click.echo(outputs.summary_csv(result), nl=False)
+    elif format_ == "json":
+        click.echo(outputs.summary_json(result))
+    else:
+        click.echo(outputs.format_summary(result))
     if out is not None:
-        written = write_outputs(result, out, source=scenario)
-        click.echo(f"\nwrote {', '.join(written)} to {out}/", err=True)
-
-
-def format_summary(result: sim.Result) -> str:
-    """The terminal view: one row per region set, then p50 per continent."""
-    table = shown(result.summary).set_index("region set")
-    continents = report.continent_p50(result.requests)
-    continents = continents.rename_axis(index="p50 ms by continent", columns=None)
-    return "\n".join(
-        [
-            table.to_string(formatters=_formats(table)),
-            "",
-            continents.to_string(float_format=lambda v: f"{v:,.0f}"),
-        ]
-    )
-
-
-def shown(summary: pd.DataFrame) -> pd.DataFrame:
-    """The summary columns people read: latency, cost, changes, and the dynamics that occurred
-    (failures as a percentage, cold starts, stale reads) when any region set has them."""
-    table = summary[list(SHOWN)].rename(columns=SHOWN)
-    for column, title in DYNAMICS.items():
-        if (summary[column] > 0).any():
-            table[title] = summary[column] * (100 if column == "error_rate" else 1)
-    return table
-
-
-def _formats(table: pd.DataFrame) -> dict:
-    def signed(v):
-        return f"{v:+,.0f}"
-
-    formats = {c: (lambda v: f"{v:,.0f}") for c in table.columns}
-    formats["$/month"] = lambda v: f"{v:,.2f}"
-    formats["Δ$/month"] = lambda v: f"{v:+,.2f}"
-    formats["failed %"] = lambda v: f"{v:.2f}"
-    for column in ("Δp50 ms", "Δp99 ms"):
-        formats[column] = signed
-    return formats
-
-
-def write_outputs(result: sim.Result, out: Path, source: Path) -> list[str]:
-    """Write each output atomically (temp file, then rename) into ``out``; return the names."""
-    out.mkdir(parents=True, exist_ok=True)
-    content = {
-        "summary.csv": result.summary.to_csv(index=False).encode(),
-        "by_continent.csv": result.by_continent.to_csv(index=False).encode(),
-        "by_kind.csv": result.by_kind.to_csv(index=False).encode(),
-        "requests.parquet": _parquet(result.requests),
-        "latency_cdf.png": _png(result.plot_cdf()),
-        "report.md": markdown_report(result, source).encode(),
-    }
-    for name, data in content.items():
-        write_atomic(out / name, data)
-    return list(content)
-
-
-def write_atomic(path: Path, content: bytes) -> None:
-    """Write ``content`` to a temp file beside ``path``, then rename it into place."""
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(content)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual mode
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def _parquet(frame: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
-    return buffer.getvalue()
-
-
-def _png(figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=150)
-    return buffer.getvalue()
-
-
-def markdown_report(result: sim.Result, source: Path) -> str:
-    """A short report.md: what ran, the summary, p50 per continent, and the chart."""
-    summary = shown(result.summary)
-    continents = report.continent_p50(result.requests).reset_index()
-    workload, app, users = result.scenario.workload, result.scenario.app, result.scenario.users
-    return "\n".join(
-        [
-            f"# globalness: {source.name}",
-            "",
-            f"{workload.requests:,} requests per region set at {workload.rate_rps:g} req/s, "
-            f"{workload.write_share:.0%} writes; {users.count:,} users placed by `{users.where}`; "
-            f"primary region `{app.primary_region}`, writes by `{app.writes}`; "
-            f"seed {result.scenario.seed}.",
-            "",
-            "## Latency and cost per region set",
-            "",
-            markdown_table(summary),
-            "",
-            "## p50 [ms] by user continent",
-            "",
-            markdown_table(continents),
-            "",
-            "![latency CDF](latency_cdf.png)",
-            "",
-        ]
-    )
-
-
-def markdown_table(frame: pd.DataFrame) -> str:
-    """A GitHub markdown table: dollars to the cent, everything else to the unit."""
-
-    def cell(column: str, value) -> str:
-        if isinstance(value, int | float | np.number) and not isinstance(value, bool):
-            return f"{value:,.2f}" if "$" in column else f"{value:,.0f}"
-        return str(value)
-
-    header = "| " + " | ".join(map(str, frame.columns)) + " |"
-    rule = "|" + "---|" * len(frame.columns)
-    rows = [
-        "| " + " | ".join(cell(c, v) for c, v in zip(frame.columns, row, strict=True)) + " |"
-        for row in frame.itertuples(index=False)
-    ]
-    return "\n".join([header, rule, *rows])
+        written = outputs.write_outputs(result, out, source=scenario)
+        note(f"\nwrote {', '.join(written)} to {out}/")
 
 
 @cli.command()
@@ -380,7 +296,7 @@ def calibrate(measurements: Path, out: Path, kind: str, start: Path | None) -> N
     }
     if intercept_ms is not None:
         document["server_access_ms"] = intercept_ms
-    write_atomic(out, (json.dumps(document, indent=2) + "\n").encode())
+    outputs.write_atomic(out, (json.dumps(document, indent=2) + "\n").encode())
     click.echo(f"wrote {out}", err=True)
 
 
@@ -388,7 +304,7 @@ def load_calibration(path: Path) -> Network:
     try:
         return Network.model_validate({"calibration": path})
     except ValidationError as error:
-        raise ScenarioError(f"--start: {one_line(error)}") from None
+        raise ScenarioError(f"--start: {one_line(error, Network)}") from None
 
 
 @cli.command(name="regions")
@@ -413,12 +329,19 @@ def regions_command(show_all: bool) -> None:
 
 
 @cli.command()
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-def validate(scenario: Path) -> None:
-    """Check SCENARIO and print what it describes, without running it."""
-    loaded = load_scenario(scenario)
+@scenario_options
+def validate(scenario: Path, region_sets: tuple[str, ...], **overrides) -> None:
+    """Check SCENARIO (a scenario YAML or a fly.toml) and print what it describes, without
+    running it.
+
+    \b
+    Examples:
+      globalness validate scenarios/fly-seed.yaml
+      globalness validate fly.toml --primary ord --regions ord,fra --strict
+    """
+    loaded = read_scenario(scenario, region_sets, **overrides)
     sets = ", ".join(loaded.named_region_sets)
     click.echo(
         f"{scenario}: ok: {loaded.workload.requests:,} requests x "
-        f"{len(loaded.named_region_sets)} region sets ({sets})"
+        f"{len(loaded.named_region_sets)} region sets ({sets})\n{outputs.describe(loaded)}"
     )

@@ -8,6 +8,7 @@ primary database connections and outages. The result is the request log.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,7 @@ from sim.routing import (
     site_distance_km,
     site_rtt_matrix,
 )
+from sim.checks import ScenarioError
 from sim.scenario import Scenario
 from sim.workload import arrivals, utc_offset_hours
 
@@ -37,6 +39,10 @@ PARTS = (
     "replay_ms",
 )
 STREAMS = ("users", "arrivals", "network", "service", "database", "anycast")
+DES_REQUESTS_PER_S = 9_000  # measured (docs/architecture.md); issue 8 raises it
+PEAK_BYTES_PER_REQUEST = 600  # measured peak RSS growth per request (docs/architecture.md)
+LARGE_SECONDS = 600  # beyond this, or LARGE_BYTES, a run needs --yes / allow_large
+LARGE_BYTES = 4e9
 
 
 @dataclass(frozen=True)
@@ -47,11 +53,47 @@ class Run:
     machines: pd.DataFrame  # region_set, region, running_s, starts, duration_s
 
 
-def simulate(scenario: Scenario, replication: int = 0) -> Run:
+@dataclass(frozen=True)
+class Estimate:
+    """How long a run takes and how much memory it holds, from its number of requests."""
+
+    requests: int
+    seconds: float
+    bytes: float
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> Estimate:
+        requests = scenario.workload.requests * len(scenario.named_region_sets)
+        return cls(requests, requests / DES_REQUESTS_PER_S, requests * PEAK_BYTES_PER_REQUEST)
+
+    def __str__(self) -> str:
+        return f"{duration_text(self.seconds)} and {self.bytes / 1e9:,.1f} GB of memory"
+
+    def check(self) -> None:
+        """Refuse, naming the estimate, a run beyond LARGE_SECONDS or LARGE_BYTES."""
+        if self.seconds > LARGE_SECONDS or self.bytes > LARGE_BYTES:
+            raise ScenarioError(
+                f"workload.requests: {self.requests:,} requests in all would take about {self}; "
+                f"runs over {duration_text(LARGE_SECONDS)} or {LARGE_BYTES / 1e9:.0f} GB need "
+                "--yes (sim.run(..., allow_large=True))"
+            )
+
+
+def duration_text(seconds: float) -> str:
+    for unit, size in (("years", 365 * 86_400), ("days", 86_400), ("hours", 3600), ("min", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:,.0f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def simulate(
+    scenario: Scenario, replication: int = 0, progress: Callable[[int], object] | None = None
+) -> Run:
     """Run every region set of the scenario: the request log (one row per request) and Machines.
 
     Every region set sees the same users, arrivals and random draws (common random numbers),
-    so differences between sets come from the sets, not from sampling noise.
+    so differences between sets come from the sets, not from sampling noise. ``progress`` is
+    called with the number of requests dispatched since its last call.
     """
     root = np.random.SeedSequence(scenario.seed).spawn(replication + 1)[replication]
     streams = dict(zip(STREAMS, root.spawn(len(STREAMS)), strict=True))
@@ -63,7 +105,7 @@ def simulate(scenario: Scenario, replication: int = 0) -> Run:
     )
     names = list(scenario.named_region_sets)
     runs = [
-        simulate_region_set(scenario, name, codes, users, streams)
+        simulate_region_set(scenario, name, codes, users, streams, progress)
         for name, codes in scenario.named_region_sets.items()
     ]
     log = pd.concat([r.requests for r in runs], ignore_index=True)
@@ -80,6 +122,7 @@ def simulate_region_set(
     region_set: tuple[str, ...],
     users: pd.DataFrame,
     streams: dict[str, np.random.SeedSequence],
+    progress: Callable[[int], object] | None = None,
 ) -> Run:
     """Request log and Machine table of one region set."""
     rng = {key: np.random.default_rng(seed) for key, seed in streams.items()}
@@ -157,7 +200,7 @@ def simulate_region_set(
         z_db=rng["network"].standard_normal(n).tolist(),
     )
     out, machines, end_ms = run(
-        plan, paths, app, db.connections, scenario.database_region, outages, region_set
+        plan, paths, app, db.connections, scenario.database_region, outages, region_set, progress
     )
 
     ok = out["outcome"] == 0

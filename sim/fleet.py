@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,8 +102,8 @@ class Fleet:
         self.env, self.app, self.codes, self.outages = env, app, codes, outages
         self.primary = codes.index(app.primary_region)
         self.machines = [
-            [Machine(env, r, app.concurrency) for _ in range(app.machines_per_region)]
-            for r in range(len(codes))
+            [Machine(env, r, app.concurrency) for _ in range(count)]
+            for r, count in enumerate(app.machines_in(codes))
         ]
         self.hard_limit = math.inf if app.hard_limit is None else app.hard_limit
         self.waiting: deque[tuple[simpy.Event, list[int]]] = deque()  # the proxy's queue, FIFO
@@ -217,6 +218,7 @@ class Plan:
     z_db: list[float]
 
 
+PROGRESS_STEP = 1000  # requests between progress calls: often enough for a bar, cheap
 RESULTS = (
     "outcome",
     "served",
@@ -238,8 +240,12 @@ def run(
     db_region: str,
     outages: Outages,
     codes: tuple[str, ...],
+    progress: Callable[[int], object] | None = None,
 ):
-    """Simulate every request of ``plan``; return per-request results and the Machine table."""
+    """Simulate every request of ``plan``; return per-request results and the Machine table.
+
+    ``progress`` hears of every PROGRESS_STEP requests dispatched, and of the rest at the end.
+    """
     n = len(plan.edge)
     out = {name: np.zeros(n) for name in RESULTS}
     out["served"][:] = -1
@@ -347,11 +353,15 @@ def run(
     def source():
         order = np.argsort(plan.edge_arrival_ms, kind="stable").tolist()
         now = 0.0
-        for i in order:
+        for k, i in enumerate(order, start=1):
             at = plan.edge_arrival_ms[i]
             yield env.timeout(at - now)
             now = at
             env.process(tracked(i))
+            if progress and k % PROGRESS_STEP == 0:
+                progress(PROGRESS_STEP)
+        if progress:
+            progress(len(order) % PROGRESS_STEP)
 
     env.process(source())
     env.run(until=finished)

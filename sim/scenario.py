@@ -1,20 +1,21 @@
-"""Scenario files: YAML in, a frozen and validated :class:`Scenario` out, or one ScenarioError.
+"""The scenario schema: frozen, validated sections from users to region sets.
 
-Everything past this module sees typed, checked values; nothing else reads a raw dict.
+Everything past this module sees typed, checked values; nothing else reads a raw mapping.
+Durations accept units (`90s`, `15m`, `24h`, `400ms`) and sizes accept `512mb`, `1gb`, `20kb`;
+plain numbers are in the unit the field's name ends with.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
-import warnings
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
 import pandas as pd
-import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -24,72 +25,37 @@ from pydantic import (
     model_validator,
 )
 
-from sim.data import (
-    CONTINENTS,
-    countries,
-    database_sites,
-    default_rtt_model,
-    machine_prices,
-    regions,
-)
-
-MAX_REQUESTS = 5_000_000  # per region set; more is an issue-5 feature (estimate + --yes)
+from sim import units
+from sim.checks import ScenarioError, did_you_mean, one_line, region_code, scenario_path
+from sim.data import CONTINENTS, countries, database_sites, default_rtt_model, machine_prices
+from sim.userfiles import read_measured, read_traffic
 
 
-class ScenarioError(ValueError):
-    """Bad input: the message names the field, the value and what is allowed, in one line."""
-
-
-class DeprecatedRegionWarning(UserWarning):
-    """A region Fly.io deprecated in 2025: existing Machines run, new ones cannot be created."""
-
-
-def region_code(code: str) -> str:
-    """Check a Fly region code; warn for deprecated regions, naming the replacement."""
-    table = regions()
-    if code not in table.index:
-        hint = did_you_mean(code, table.index)
-        raise ValueError(
-            f"{code!r} is not a Fly region{hint}; `globalness regions --all` lists them"
-        )
-    if table.at[code, "status"] == "deprecated":
-        warnings.warn(
-            f"region {code} is deprecated by Fly.io since 2025 (replacement: "
-            f"{table.at[code, 'replacement']}); simulated as if its Machines still run",
-            DeprecatedRegionWarning,
-            stacklevel=2,
-        )
-    return code
-
-
-def did_you_mean(value: str, allowed) -> str:
-    """A ` (did you mean 'x'?)` hint: a permutation of the same letters first, else the closest."""
-    allowed = list(allowed)
-    same_letters = [option for option in allowed if sorted(option) == sorted(value)]
-    close = same_letters or difflib.get_close_matches(value, allowed, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def scenario_path(path: Path, info: ValidationInfo) -> Path:
-    """A file the scenario names, relative to the scenario's folder (the validation context)."""
-    folder = Path((info.context or {}).get("folder", Path.cwd()))
-    return path if path.is_absolute() else (folder / path).resolve()
+MAX_REQUESTS = 10**13  # per region set; sim.run refuses large runs unless asked (engine.Estimate)
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Unknown keys are errors; no silent coercion (a `true` is not a count, "50" not a number)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
-PositiveMs = Annotated[float, Field(gt=0.0, le=600_000.0)]
-NonNegativeMs = Annotated[float, Field(ge=0.0, le=600_000.0)]
+Seconds = Annotated[float, BeforeValidator(units.seconds)]
+Milliseconds = Annotated[float, BeforeValidator(units.milliseconds)]
+Megabytes = Annotated[int, BeforeValidator(units.megabytes)]
+Kilobytes = Annotated[float, BeforeValidator(units.kilobytes)]
+File = Annotated[Path, BeforeValidator(lambda text: Path(text) if isinstance(text, str) else text)]
+PositiveMs = Annotated[Milliseconds, Field(gt=0.0, le=600_000.0)]
+NonNegativeMs = Annotated[Milliseconds, Field(ge=0.0, le=600_000.0)]
 
 
 class Users(Strict):
     """Where the users are and how they connect."""
 
-    where: Literal["population"] | dict[str, Annotated[float, Field(gt=0)]] | Path = Field(
+    where: Literal["population"] | dict[str, Annotated[float, Field(gt=0)]] | File = Field(
         "population",
+
         description="`population` (world cities by population), a mix such as "
         "{EU: 0.5, SA: 0.3, BR: 0.2} (continent or ISO country codes), or a CSV of lat,lon,weight",
     )
@@ -139,55 +105,6 @@ class Users(Strict):
         return self.where if self._traffic is None else self._traffic
 
 
-def read_columns(path: Path, columns: list[str], **options) -> pd.DataFrame:
-    """The named columns of a CSV the scenario names; ValueError saying what is wrong."""
-    try:
-        table = pd.read_csv(path, **options)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise ValueError(f"cannot read {path}: {error}") from None
-    missing = set(columns) - set(table.columns)
-    if missing:
-        raise ValueError(f"{path} lacks columns {sorted(missing)}; needs {', '.join(columns)}")
-    return table[columns]
-
-
-def read_traffic(path: Path) -> pd.DataFrame:
-    """A traffic CSV with columns lat, lon [deg] and weight, checked row by row."""
-    table = read_columns(path, ["lat", "lon", "weight"]).apply(pd.to_numeric, errors="coerce")
-    bad = ~(
-        table["lat"].between(-90, 90) & table["lon"].between(-180, 180) & (table["weight"] >= 0)
-    )
-    if bad.any() or not table["weight"].sum() > 0:
-        line = int(bad.to_numpy().argmax()) + 2 if bad.any() else 2
-        raise ValueError(
-            f"{path} line {line}: lat in [-90, 90], lon in [-180, 180], weight >= 0 "
-            "(and some weight > 0)"
-        )
-    return table
-
-
-def read_measured(path: Path) -> pd.Series:
-    """A measured matrix: country (ISO alpha-2), region (Fly code), rtt_ms (median, > 0)."""
-    table = read_columns(path, ["country", "region", "rtt_ms"], keep_default_na=False)
-    rtt_ms = pd.to_numeric(table["rtt_ms"], errors="coerce")
-    known = countries()
-    for line, (country, region, value) in enumerate(
-        zip(table["country"], table["region"], rtt_ms, strict=True), start=2
-    ):
-        if country not in known:
-            raise ValueError(
-                f"{path} line {line}: {country!r} is not an ISO country code with cities"
-            )
-        if region not in regions().index:
-            hint = did_you_mean(region, regions().index)
-            raise ValueError(f"{path} line {line}: {region!r} is not a Fly region{hint}")
-        if not value > 0:
-            raise ValueError(f"{path} line {line}: rtt_ms must be a number > 0")
-    return pd.Series(
-        rtt_ms.to_numpy(float), index=pd.MultiIndex.from_arrays([table["country"], table["region"]])
-    )
-
-
 class Daily(Strict):
     """Arrivals follow each user's local time of day, from a trough to an evening peak."""
 
@@ -213,29 +130,56 @@ class Fault(Strict):
     """A region down for a window: its edge and Machines take no traffic."""
 
     region: str = Field(description="region code")
-    start_s: float = Field(ge=0, description="start, seconds after the run starts")
-    duration_s: float = Field(gt=0, description="length of the outage [s]")
+    start_s: Seconds = Field(ge=0, description="start, after the run starts [s]")
+    duration_s: Seconds = Field(gt=0, description="length of the outage [s]")
 
     @field_validator("region")
     @classmethod
-    def _region(cls, value: str) -> str:
-        return region_code(value)
+    def _region(cls, value: str, info: ValidationInfo) -> str:
+        return region_code(value, info)
 
 
 class Workload(Strict):
     """How many requests, how fast, and what they carry."""
 
     requests: int = Field(
-        50_000, ge=1, le=MAX_REQUESTS, description="simulated requests per region set"
+        50_000,
+        ge=1,
+        le=MAX_REQUESTS,
+        description="simulated requests per region set (or give duration_s)",
+    )
+    duration_s: Seconds | None = Field(
+        None,
+        gt=0,
+        le=366 * 86_400,
+        description="simulated time instead of requests, e.g. `24h`: requests = rate_rps x duration",
     )
     rate_rps: float = Field(50.0, gt=0, le=1e6, description="offered load [requests/s], Poisson")
     write_share: Share = Field(0.1, description="share of requests that write")
-    response_kb: float = Field(
+    response_kb: Kilobytes = Field(
         20.0, ge=0, le=1e6, description="response body [kB]; drives egress cost (assumption)"
     )
     daily: Daily | None = Field(
         None, description="follow users' local time of day (rate_rps is the mean)"
     )
+
+    @model_validator(mode="after")
+    def _requests_from_duration(self):
+        if self.duration_s is None:
+            return self
+        requests = round(self.rate_rps * self.duration_s)
+        if "requests" in self.model_fields_set and self.requests != requests:
+            raise ValueError(
+                f"workload.duration_s: {self.duration_s:g} s at {self.rate_rps:g} req/s is "
+                f"{requests:,} requests, but requests says {self.requests:,}; give one of them"
+            )
+        if not 1 <= requests <= MAX_REQUESTS:
+            raise ValueError(
+                f"workload.duration_s: {self.duration_s:g} s at {self.rate_rps:g} req/s is "
+                f"{requests:,} requests; allowed 1 to {MAX_REQUESTS:,}"
+            )
+        self.__dict__["requests"] = requests  # derived once, while the model is being built
+        return self
 
 
 class App(Strict):
@@ -243,11 +187,18 @@ class App(Strict):
 
     primary_region: str = Field(description="PRIMARY_REGION: where writes and the database live")
     vm: str = Field("shared-cpu-1x", description="Machine preset")
-    memory_mb: int | None = Field(
+    memory_mb: Megabytes | None = Field(
         None, ge=256, le=131072, description="RAM [MB]; preset minimum if unset"
     )
     machines_per_region: int = Field(
-        1, ge=1, le=1000, description="started Machines in each region"
+        1, ge=1, le=1000, description="Machines in each region of a set"
+    )
+    scale_count: int | None = Field(
+        None,
+        ge=1,
+        le=10_000,
+        description="Machines per region set, spread as `fly scale count N --region <set>` "
+        "does (round-robin from the first region); replaces machines_per_region",
     )
     concurrency: int = Field(
         20, ge=1, le=100_000, description="requests one Machine serves at once; more queue"
@@ -274,7 +225,12 @@ class App(Strict):
     hard_limit: int | None = Field(
         None, ge=1, le=100_000, description="fly.toml concurrency hard_limit (Fly default: none)"
     )
-    queue_timeout_s: float = Field(
+    concurrency_type: Literal["connections", "requests"] = Field(
+        "connections",
+        description="fly.toml concurrency type; for HTTP both count one per request in flight, "
+        "since with `connections` the proxy opens a connection per request (fly.md 3.2)",
+    )
+    queue_timeout_s: Seconds = Field(
         30.0,
         gt=0,
         le=3600,
@@ -287,24 +243,24 @@ class App(Strict):
     min_machines_running: int = Field(
         0, ge=0, le=1000, description="Machines kept running in the primary region"
     )
-    autostop_interval_s: float = Field(
+    autostop_interval_s: Seconds = Field(
         300.0, gt=0, le=86_400,
         description="how often the proxy checks for excess Machines (Fly: 'every few minutes'; assumption)",
     )  # fmt: skip
-    cold_start_s: float = Field(
+    cold_start_s: Seconds = Field(
         2.0,
         ge=0,
         le=600,
         description="start of a stopped Machine incl. app boot (Fly: '~2+ seconds')",
     )
-    resume_s: float = Field(
+    resume_s: Seconds = Field(
         0.4, ge=0, le=600, description="resume of a suspended Machine (measured 403 ms)"
     )
 
     @field_validator("primary_region")
     @classmethod
-    def _primary(cls, value: str) -> str:
-        return region_code(value)
+    def _primary(cls, value: str, info: ValidationInfo) -> str:
+        return region_code(value, info)
 
     @field_validator("vm")
     @classmethod
@@ -331,12 +287,19 @@ class App(Strict):
                 f"app.auto_stop: 'suspend' needs at most 2048 MB of memory (got {memory_mb}); "
                 "Fly suspends only Machines up to 2 GB: use 'stop'"
             )
-        if self.min_machines_running > self.machines_per_region:
+        if self.scale_count is None and self.min_machines_running > self.machines_per_region:
             raise ValueError(
                 f"app.min_machines_running: {self.min_machines_running} exceeds "
                 f"machines_per_region {self.machines_per_region}"
             )
         return self
+
+    def machines_in(self, region_set: tuple[str, ...]) -> list[int]:
+        """Machines in each region of a set, in the set's order."""
+        if self.scale_count is None:
+            return [self.machines_per_region] * len(region_set)
+        each, extra = divmod(self.scale_count, len(region_set))
+        return [each + (i < extra) for i in range(len(region_set))]
 
     @model_validator(mode="after")
     def _memory(self):
@@ -374,16 +337,16 @@ class Database(Strict):
     replication_lag_ms: NonNegativeMs = Field(
         0.0, description="how far replicas trail the primary [ms] (assumption)"
     )
-    read_your_writes_s: float = Field(
+    read_your_writes_s: Seconds = Field(
         0.0, ge=0, le=86_400,
         description="after a write, replay that user's reads to the primary for this long [s]; 0 = off",
     )  # fmt: skip
 
     @field_validator("region")
     @classmethod
-    def _region(cls, value: str | None) -> str | None:
+    def _region(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None or ":" not in value:
-            return None if value is None else region_code(value)
+            return None if value is None else region_code(value, info)
         if value not in database_sites().index:
             hint = did_you_mean(value, database_sites().index)
             raise ValueError(
@@ -394,8 +357,8 @@ class Database(Strict):
 
     @field_validator("replicas")
     @classmethod
-    def _replicas(cls, value):
-        return value if value == "all" else [region_code(code) for code in value]
+    def _replicas(cls, value, info: ValidationInfo):
+        return value if value == "all" else [region_code(code, info) for code in value]
 
 
 class RttModel(Strict):
@@ -415,14 +378,16 @@ def packaged_rtt_model() -> RttModel:
     return RttModel.model_validate(default_rtt_model()["model"])
 
 
+SET_NAME = re.compile(r"[^./\\\s][^/\\\x00-\x1f\x7f]{0,63}")  # a name cannot be a path
 HANDSHAKE_RTTS = {"tcp_tls13": 2, "tcp_tls12": 3, "quic": 1}  # RFC 9293 + 8446 / 5246; RFC 9000
 
 
 class Network(Strict):
     """Parameters of the latency model; defaults and their sources in docs/model.md."""
 
-    calibration: Path | None = Field(
-        None, description="JSON from `globalness calibrate`; the packaged calibration if unset"
+    calibration: File | None = Field(
+        None,
+ description="JSON from `globalness calibrate`; the packaged calibration if unset"
     )
     model: RttModel = Field(
         default_factory=packaged_rtt_model,
@@ -460,8 +425,9 @@ class Network(Strict):
     edges: Literal["active", "all"] = Field(
         "active", description="edge sites: active Fly regions (plus the set's own), or all 35"
     )
-    measured: Path | None = Field(
+    measured: File | None = Field(
         None,
+
         description="CSV of measured median RTTs (country, region, rtt_ms) from users in a "
         "country to a region; overrides the model where it has data",
     )
@@ -532,7 +498,7 @@ class Scenario(Strict):
 
     @field_validator("region_sets")
     @classmethod
-    def _region_sets(cls, value):
+    def _region_sets(cls, value, info: ValidationInfo):
         named = value if isinstance(value, dict) else {"+".join(s): s for s in value}
         if not named:
             raise ValueError("give at least one region set")
@@ -541,9 +507,33 @@ class Scenario(Strict):
                 raise ValueError(f"{name!r} is empty")
             if len(set(codes)) != len(codes):
                 raise ValueError(f"{name!r} lists a region twice")
+            if not SET_NAME.fullmatch(name):
+                raise ValueError(
+                    f"{name!r} is not a usable name: up to 64 characters, no / or \\ or "
+                    "control characters, not starting with a dot or a space (names label "
+                    "tables and files)"
+                )
             for code in codes:
-                region_code(code)
+                region_code(code, info)
         return value
+
+    @model_validator(mode="after")
+    def _enough_machines(self):
+        if self.app.scale_count is None:
+            return self
+        for name, codes in self.named_region_sets.items():
+            if self.app.scale_count < len(codes):
+                raise ValueError(
+                    f"app.scale_count: {self.app.scale_count} Machines cannot cover the "
+                    f"{len(codes)} regions of {name!r}; give at least one per region"
+                )
+            in_primary = self.app.machines_in(codes)[codes.index(self.app.primary_region)]
+            if self.app.min_machines_running > in_primary:
+                raise ValueError(
+                    f"app.min_machines_running: {self.app.min_machines_running} exceeds the "
+                    f"{in_primary} Machines scale_count puts in the primary region of {name!r}"
+                )
+        return self
 
     @model_validator(mode="after")
     def _primary_everywhere(self):
@@ -572,79 +562,22 @@ class Scenario(Strict):
         wanted = region_set if self.database.replicas == "all" else self.database.replicas
         return frozenset(wanted) & frozenset(region_set)
 
-    def with_overrides(
-        self, seed: int | None = None, region_sets: list[list[str]] | None = None
-    ) -> Scenario:
-        """A copy with command-line overrides, validated like the file."""
-        data = self.model_dump()
-        if seed is not None:
-            data["seed"] = seed
-        if region_sets:
-            data["region_sets"] = region_sets
-        return build_scenario(data, source="command line")
 
-
-def build_scenario(data: object, source: str = "scenario", folder: Path | None = None) -> Scenario:
+def build_scenario(
+    data: object, source: str = "scenario", folder: Path | None = None, strict: bool = False
+) -> Scenario:
     """Validate a parsed mapping into a Scenario, or raise ScenarioError naming the field.
 
-    Relative paths in it (a traffic CSV, a calibration) are read from ``folder``.
+    Relative paths in it (a traffic CSV, a calibration) are read from ``folder``; ``strict``
+    refuses regions Fly.io deprecated instead of warning.
     """
     if not isinstance(data, dict):
         raise ScenarioError(
             f"{source}: the top level must be a mapping of keys such as app, region_sets"
         )
     try:
-        return Scenario.model_validate(data, context={"folder": folder or Path.cwd()})
-    except ValidationError as error:
-        raise ScenarioError(f"{source}: {one_line(error)}") from None
-
-
-def one_line(error: ValidationError) -> str:
-    """The first problem of a pydantic error, as `field.path: message (got value)`."""
-    first = error.errors()[0]
-    path = ".".join(
-        str(part)
-        for part in first["loc"]
-        if not str(part).startswith(
-            ("function-", "literal[", "dict[", "list[", "str", "int", "Path")
+        return Scenario.model_validate(
+            data, context={"folder": folder or Path.cwd(), "strict": strict}
         )
-    )
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        parent = path.rpartition(".")[0] or "the top level"
-        allowed = _fields_at(path)
-        return f"{path}: unknown key in {parent}; allowed: {', '.join(allowed)}"
-    if first["type"] == "missing":
-        return f"{path}: required key is missing"
-    if path and message.startswith(f"{path}."):  # a cross-field check names its own field
-        return message
-    value = first.get("input")
-    shown = "" if isinstance(value, dict | list) or "'" in message else f" (got {value!r})"
-    return f"{path}: {message}{shown}" if path else f"{message}{shown}"
-
-
-def _fields_at(path: str) -> list[str]:
-    model: type[BaseModel] = Scenario
-    for part in path.split(".")[:-1]:
-        annotation = model.model_fields[part].annotation
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            break
-        model = annotation
-    return list(model.model_fields)
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario YAML file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ScenarioError(f"{path}: cannot read the file ({error.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or "not valid YAML"
-        raise ScenarioError(f"{path}:{where}: {problem}") from None
-    return build_scenario(data, source=str(path), folder=path.parent)
+    except ValidationError as error:
+        raise ScenarioError(f"{source}: {one_line(error, Scenario)}") from None

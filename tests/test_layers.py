@@ -9,17 +9,20 @@ import sim
 
 # Bottom to top; a module may import any module listed before it, never one after.
 ORDER = [
+    "units",  # quantities as people write them: 90s, 512mb
     "data",  # data: packaged tables
-    "scenario",  # input: YAML -> Scenario
+    *("checks", "userfiles", "scenario", "flytoml", "scenario_files"),  # input -> Scenario
     *("geo", "paths", "network", "routing", "calibration", "workload", "cost"),  # model
     *("fleet", "engine"),  # engine: SimPy
     *("report", "plots"),  # report: tables and figures from the request log
-    *("__init__", "cli", "__main__"),  # face: the Python API and the command
+    *("__init__", "outputs", "cli", "__main__"),  # face: the Python API and the command
 ]
 ONLY_IN = {
     "simpy": {"fleet"},
     "matplotlib": {"plots", "__init__"},
-    "yaml": {"scenario"},
+    "yaml": {"scenario_files"},
+    "tomllib": {"flytoml"},
+    "tqdm": {"cli"},
     "scipy": {"paths", "calibration"},
 }
 SOURCE = Path(sim.__file__).parent

@@ -169,7 +169,7 @@ def test_calibration_is_read_relative_to_the_scenario(tmp_path):
     path.write_text(yaml.safe_dump({**SMALL, "network": {"calibration": "model.json"}}))
     loaded = load_scenario(path)
     assert loaded.network.model.model_dump() == model
-    assert loaded.with_overrides(seed=9).network.model == loaded.network.model
+    assert load_scenario(path, seed=9).network.model == loaded.network.model
 
 
 def test_bad_calibration_is_one_clear_line(tmp_path):

@@ -1,0 +1,96 @@
+"""Checks shared by every kind of input: one-line errors, region codes, did-you-mean hints.
+
+A scenario file, a fly.toml and the command line all fail the same way: a ScenarioError whose
+message is one line naming the file, the field, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError, ValidationInfo
+
+from sim.data import regions
+
+
+class ScenarioError(ValueError):
+    """Bad input: the message names the field, the value and what is allowed, in one line."""
+
+
+class DeprecatedRegionWarning(UserWarning):
+    """A region Fly.io deprecated in 2025: existing Machines run, new ones cannot be created."""
+
+
+def region_code(code: str, info: ValidationInfo | None = None) -> str:
+    """Check a Fly region code; warn for deprecated regions naming the replacement, or refuse
+    them when the validation context says ``strict``."""
+    table = regions()
+    if code not in table.index:
+        hint = did_you_mean(code, table.index)
+        raise ValueError(
+            f"{code!r} is not a Fly region{hint}; `globalness regions --all` lists them"
+        )
+    if table.at[code, "status"] == "deprecated":
+        replacement = table.at[code, "replacement"]
+        if info is not None and (info.context or {}).get("strict"):
+            raise ValueError(
+                f"{code!r} was deprecated by Fly.io in 2025 (replacement: {replacement}); "
+                "--strict refuses deprecated regions"
+            )
+        warnings.warn(
+            f"region {code} is deprecated by Fly.io since 2025 (replacement: {replacement}); "
+            "simulated as if its Machines still run",
+            DeprecatedRegionWarning,
+            stacklevel=2,
+        )
+    return code
+
+
+def did_you_mean(value: str, allowed) -> str:
+    """A ` (did you mean 'x'?)` hint: a permutation of the same letters first, else the closest."""
+    allowed = list(allowed)
+    same_letters = [option for option in allowed if sorted(option) == sorted(value)]
+    close = same_letters or difflib.get_close_matches(value, allowed, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def scenario_path(path: Path, info: ValidationInfo) -> Path:
+    """A file the scenario names, relative to the scenario's folder (the validation context)."""
+    folder = Path((info.context or {}).get("folder", Path.cwd()))
+    return path if path.is_absolute() else (folder / path).resolve()
+
+
+def one_line(error: ValidationError, model: type[BaseModel]) -> str:
+    """The first problem of a pydantic error, as `field.path: message (got value)`; an unknown
+    key lists the keys ``model`` allows at that place."""
+    first = error.errors()[0]
+    path = ".".join(str(part) for part in first["loc"] if not _union_tag(part))
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        parent = path.rpartition(".")[0] or "the top level"
+        return f"{path}: unknown key in {parent}; allowed: {', '.join(fields_at(model, path))}"
+    if first["type"] == "missing":
+        return f"{path}: required key is missing"
+    if path and message.startswith(f"{path}."):  # a cross-field check names its own field
+        return message
+    value = first.get("input")
+    shown = "" if isinstance(value, dict | list) or "'" in message else f" (got {value!r})"
+    return f"{path}: {message}{shown}" if path else f"{message}{shown}"
+
+
+def _union_tag(part: str | int) -> bool:
+    """Pydantic's name for the branch of a union in an error location, e.g. `list[str]`."""
+    return isinstance(part, str) and ("[" in part or part in {"str", "int", "float", "bool"})
+
+
+def fields_at(model: type[BaseModel], path: str) -> list[str]:
+    """The keys allowed beside the last part of ``path``."""
+    for part in path.split(".")[:-1]:
+        field = model.model_fields.get(part)
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            break
+        model = annotation
+    return list(model.model_fields)

@@ -1,0 +1,139 @@
+"""Scenario files in: a YAML scenario or an app's fly.toml, read safely, with command-line
+overrides, validated once into a :class:`Scenario` or refused with one ScenarioError line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from sim.checks import ScenarioError
+from sim.flytoml import read_fly_toml
+from sim.scenario import Scenario, build_scenario
+
+MAX_FILE_BYTES = 1_000_000  # a scenario is a page of keys; users and RTTs go in CSV files
+MAX_YAML_VALUES = 100_000  # after alias expansion: refuses "billion laughs" files at once
+
+
+def load_scenario(
+    path: str | Path,
+    *,
+    seed: int | None = None,
+    region_sets: list[list[str]] | None = None,
+    primary_region: str | None = None,
+    scale_count: int | None = None,
+    strict: bool = False,
+) -> Scenario:
+    """Read a scenario YAML file or a fly.toml, apply the overrides given, and validate it.
+
+    A fly.toml brings the app (primary region, concurrency limits, autostop, VM size); the
+    users, workload and network keep their scenario defaults, and the region sets default
+    to the primary region alone. ``strict`` refuses regions Fly.io deprecated.
+    """
+    path = Path(path)
+    text = read_text(path)
+    if path.suffix == ".toml":
+        data, origins = read_fly_toml(path)
+    else:
+        data, origins = parse_yaml(text, path), {}
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"{path}: the top level must be a mapping of keys such as app, region_sets"
+        )
+    app = data.get("app", {})
+    if isinstance(app, dict):  # anything else is left for validation to name
+        given = {"primary_region": primary_region, "scale_count": scale_count}
+        app = {**app, **{key: value for key, value in given.items() if value is not None}}
+    if path.suffix == ".toml" and "primary_region" not in app:
+        raise ScenarioError(
+            f"{path}: primary_region: missing (and no PRIMARY_REGION in [env]); "
+            "add it to the file or pass --primary REGION"
+        )
+    data = {**data, "app": app}
+    if seed is not None:
+        data["seed"] = seed
+    if region_sets:
+        data["region_sets"] = region_sets
+    elif path.suffix == ".toml":
+        data["region_sets"] = [[app["primary_region"]]]
+    try:
+        return build_scenario(data, source=str(path), folder=path.parent, strict=strict)
+    except ScenarioError as error:
+        raise ScenarioError(in_file_terms(str(error), str(path), origins)) from None
+
+
+def read_text(path: Path) -> str:
+    """The file's text, refusing what cannot be a scenario: unreadable, too big, not UTF-8."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ScenarioError(
+                f"{path}: the file is {size / 1e6:.1f} MB; scenario files are at most "
+                f"{MAX_FILE_BYTES / 1e6:.0f} MB (put users or RTTs in a CSV the scenario names)"
+            )
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ScenarioError(f"{path}: cannot read the file ({error.strerror})") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not a UTF-8 text file") from None
+
+
+def parse_yaml(text: str, path: Path) -> object:
+    """Safe YAML (plain data only, no object tags), refusing duplicate keys, recursive
+    aliases and alias expansion beyond MAX_YAML_VALUES values."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        count_values(node, path, {}, set())
+        return loader.construct_document(node)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "not valid YAML"
+        raise ScenarioError(f"{path}:{where}: {problem}") from None
+    finally:
+        loader.dispose()
+
+
+def count_values(node: yaml.Node, path: Path, counted: dict[int, int], open_: set[int]) -> int:
+    """Values ``node`` expands to, each alias counted in full (memoised per anchor)."""
+    if id(node) in counted:
+        return counted[id(node)]
+    if id(node) in open_:
+        raise ScenarioError(f"{path}: line {node.start_mark.line + 1}: an alias refers to itself")
+    open_.add(id(node))
+    total = 1
+    if isinstance(node, yaml.MappingNode):
+        keys = set()
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value != "<<":
+                if key.value in keys:
+                    raise ScenarioError(
+                        f"{path}: line {key.start_mark.line + 1}: key {key.value!r} appears "
+                        "twice in the same mapping"
+                    )
+                keys.add(key.value)
+            total += count_values(key, path, counted, open_)
+            total += count_values(value, path, counted, open_)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            total += count_values(item, path, counted, open_)
+    open_.discard(id(node))
+    counted[id(node)] = total
+    if total > MAX_YAML_VALUES:
+        raise ScenarioError(
+            f"{path}: line {node.start_mark.line + 1}: aliases expand to more than "
+            f"{MAX_YAML_VALUES:,} values; refused (a scenario needs a few dozen keys)"
+        )
+    return total
+
+
+def in_file_terms(message: str, source: str, origins: dict[str, str]) -> str:
+    """Name the fly.toml key a bad value came from instead of the scenario field."""
+    field = message.removeprefix(f"{source}: ").split(":", 1)[0]
+    if field in origins:
+        return message.replace(f"{source}: {field}:", f"{source}: {origins[field]}:", 1)
+    return message
