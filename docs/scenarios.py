@@ -27,7 +27,12 @@ UNITS = {  # a key's name ends with its unit; strings with units are accepted as
     "_rps": "requests/s",
     "_hour": "hour of day",
 }
-BOUNDS = {annotated_types.Ge: "≥", annotated_types.Gt: ">", annotated_types.Le: "≤", annotated_types.Lt: "<"}
+BOUNDS = {
+    annotated_types.Ge: "≥",
+    annotated_types.Gt: ">",
+    annotated_types.Le: "≤",
+    annotated_types.Lt: "<",
+}
 INTRO = """\
 # Scenario reference
 
@@ -94,7 +99,9 @@ def models_in(annotation) -> list[type[BaseModel]]:
 
 def row(key: str, field: FieldInfo) -> str:
     unit = next((u for suffix, u in UNITS.items() if key.endswith(suffix)), "")
-    meaning = (field.description or "").replace("|", "\\|").replace("\n", " ")
+    inner = models_in(field.annotation)
+    summary = (inner[0].__doc__ or "").strip().splitlines()[0] if inner else ""
+    meaning = (field.description or summary).replace("|", "\\|").replace("\n", " ")
     return f"| `{key}` | {unit} | {default(field)} | {allowed(field)} | {meaning} |"
 
 
@@ -104,7 +111,7 @@ def default(field: FieldInfo) -> str:
     if field.default_factory is not None:
         value = field.default_factory()
         if isinstance(value, BaseModel):
-            return "see below" if value.model_fields_set else "packaged"
+            return "packaged"
         return f"`{value!r}`" if value else "none"
     value = field.default
     if value is PydanticUndefined or isinstance(value, BaseModel):
@@ -113,18 +120,27 @@ def default(field: FieldInfo) -> str:
         return "none"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
-    return f"`{value:,}`" if isinstance(value, int) else f"`{value}`"
+    return f"`{number(value)}`" if isinstance(value, int | float) else f"`{value}`"
 
 
 def allowed(field: FieldInfo) -> str:
+    """The type, its bounds, and whether it may be left out (`none`)."""
+    args = typing.get_args(field.annotation)
+    optional = type(None) in args
+    kinds = [a for a in args if a is not type(None)] if optional else [field.annotation]
     bounds = [
-        f"{symbol} {getattr(item, next(iter(item.__dataclass_fields__))):,g}"
+        f"{symbol} {number(getattr(item, next(iter(item.__dataclass_fields__))))}"
         for item in field.metadata
         for kind, symbol in BOUNDS.items()
         if isinstance(item, kind)
     ]
-    kind = describe(field.annotation)
-    return " ".join([kind, ", ".join(bounds)]).strip()
+    text = " or ".join(describe(kind) for kind in kinds)
+    text += f" {', '.join(bounds)}" if bounds else ""
+    return text + ("; or none" if optional else "")
+
+
+def number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
 def describe(annotation) -> str:
@@ -143,7 +159,13 @@ def describe(annotation) -> str:
         return f"mapping of name to {describe(args[1])}"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "mapping (below)"
-    names = {bool: "`true` \\| `false`", int: "integer", float: "number", str: "text", Path: "file path"}
+    names = {
+        bool: "`true` \\| `false`",
+        int: "integer",
+        float: "number",
+        str: "text",
+        Path: "file path",
+    }
     return names.get(annotation, str(annotation))
 
 

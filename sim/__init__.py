@@ -21,8 +21,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim import plots, report
-from sim.engine import Estimate, simulate
 from sim.checks import DeprecatedRegionWarning, ScenarioError
+from sim.engine import Estimate, simulate
 from sim.scenario import Scenario, build_scenario
 from sim.scenario_files import load_scenario
 

@@ -22,7 +22,8 @@ from sim.checks import ScenarioError, one_line
 from sim.data import regions
 from sim.network import internet_rtt_ms, route_km
 from sim.scenario import Network
-from sim.scenario_files import load_scenario
+from sim.scenario_files import load_scenario, load_setting
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code instead of raising SystemExit."""
@@ -84,12 +85,27 @@ def scenario_options(command):
             "--count", "scale_count", type=click.IntRange(1, 10_000), metavar="N",
             help="N Machines per region set, spread like `fly scale count N --region a,b,c`",
         ),
+        click.option(
+            "--set", "settings", multiple=True, metavar="KEY=VALUE", callback=parse_settings,
+            help="set a scenario key by its dotted path, e.g. workload.rate_rps=200 (repeatable)",
+        ),
         click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="the root random seed"),
         click.option("--strict", is_flag=True, help="refuse regions Fly.io deprecated in 2025"),
     ]  # fmt: skip
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def parse_settings(context, parameter, given: tuple[str, ...]) -> dict[str, object]:
+    """`--set a.b=VALUE` pairs; each VALUE is read as a YAML scalar (200, 90s, true, [a, b])."""
+    settings = {}
+    for text in given:
+        key, equals, value = text.partition("=")
+        if not equals or not key.strip():
+            raise click.BadParameter(f"{text!r} is not KEY=VALUE (e.g. workload.rate_rps=200)")
+        settings[key.strip()] = load_setting(value)
+    return settings
 
 
 def read_scenario(scenario: Path, region_sets: tuple[str, ...], **overrides) -> sim.Scenario:

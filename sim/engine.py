@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.checks import ScenarioError
 from sim.data import CONTINENTS, regions, sites
 from sim.fleet import OUTCOMES, Outages, Paths, Plan, run
 from sim.geo import haversine_km, place_users
@@ -25,7 +26,6 @@ from sim.routing import (
     site_distance_km,
     site_rtt_matrix,
 )
-from sim.checks import ScenarioError
 from sim.scenario import Scenario
 from sim.workload import arrivals, utc_offset_hours
 
@@ -39,8 +39,8 @@ PARTS = (
     "replay_ms",
 )
 STREAMS = ("users", "arrivals", "network", "service", "database", "anycast")
-DES_REQUESTS_PER_S = 9_000  # measured (docs/architecture.md); issue 8 raises it
-PEAK_BYTES_PER_REQUEST = 600  # measured peak RSS growth per request (docs/architecture.md)
+DES_REQUESTS_PER_S = 14_000  # seed scenario, 0.2M-0.8M requests, 2-core VM (architecture.md)
+PEAK_BYTES_PER_REQUEST = 600  # peak RSS growth per request in the same runs: 440-620 B
 LARGE_SECONDS = 600  # beyond this, or LARGE_BYTES, a run needs --yes / allow_large
 LARGE_BYTES = 4e9
 

@@ -1,4 +1,5 @@
-"""What a run shows and leaves: the terminal table, CSV/JSON, report.md, files written atomically."""
+"""What a run shows and leaves: the terminal table, CSV and JSON, report.md; files written
+atomically."""
 
 from __future__ import annotations
 
@@ -152,8 +153,6 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *rows])
 
 
-
-
 def summary_csv(result: sim.Result) -> str:
     return result.summary.to_csv(index=False)
 
@@ -161,10 +160,14 @@ def summary_csv(result: sim.Result) -> str:
 def summary_json(result: sim.Result) -> str:
     """The summary and the per-continent table as one JSON document (records)."""
     tables = {"summary": result.summary, "by_continent": result.by_continent}
-    return "{\n" + ",\n".join(
-        f'"{name}": {table.to_json(orient="records", double_precision=6)}'
-        for name, table in tables.items()
-    ) + "\n}"
+    return (
+        "{\n"
+        + ",\n".join(
+            f'"{name}": {table.to_json(orient="records", double_precision=6)}'
+            for name, table in tables.items()
+        )
+        + "\n}"
+    )
 
 
 def describe(scenario: sim.Scenario) -> str:
@@ -172,6 +175,7 @@ def describe(scenario: sim.Scenario) -> str:
     app, workload, database = scenario.app, scenario.workload, scenario.database
     memory = f"{app.memory_mb} MB" if app.memory_mb else "preset memory"
     hard = app.hard_limit or "none"
+    replicas = "all" if database.replicas == "all" else ",".join(database.replicas) or "none"
     lines = [
         f"{workload.requests:,} requests per region set at {workload.rate_rps:g} req/s "
         f"({workload.requests / workload.rate_rps / 3600:.2f} h simulated), "
@@ -181,8 +185,7 @@ def describe(scenario: sim.Scenario) -> str:
         f"{app.concurrency_type} soft {app.soft_limit} hard {hard}, auto_stop {app.auto_stop}, "
         f"auto_start {str(app.auto_start).lower()}, min_machines_running "
         f"{app.min_machines_running}, writes by {app.writes}",
-        f"database: {scenario.database_region}, replicas "
-        f"{database.replicas if database.replicas == 'all' else ','.join(database.replicas) or 'none'}",
+        f"database: {scenario.database_region}, replicas {replicas}",
     ]
     for name, codes in scenario.named_region_sets.items():
         machines = ", ".join(

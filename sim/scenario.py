@@ -30,7 +30,6 @@ from sim.checks import ScenarioError, did_you_mean, one_line, region_code, scena
 from sim.data import CONTINENTS, countries, database_sites, default_rtt_model, machine_prices
 from sim.userfiles import read_measured, read_traffic
 
-
 MAX_REQUESTS = 10**13  # per region set; sim.run refuses large runs unless asked (engine.Estimate)
 
 
@@ -55,7 +54,6 @@ class Users(Strict):
 
     where: Literal["population"] | dict[str, Annotated[float, Field(gt=0)]] | File = Field(
         "population",
-
         description="`population` (world cities by population), a mix such as "
         "{EU: 0.5, SA: 0.3, BR: 0.2} (continent or ISO country codes), or a CSV of lat,lon,weight",
     )
@@ -152,7 +150,8 @@ class Workload(Strict):
         None,
         gt=0,
         le=366 * 86_400,
-        description="simulated time instead of requests, e.g. `24h`: requests = rate_rps x duration",
+        description="simulated time instead of requests, e.g. `24h` "
+        "(requests = rate_rps x duration)",
     )
     rate_rps: float = Field(50.0, gt=0, le=1e6, description="offered load [requests/s], Poisson")
     write_share: Share = Field(0.1, description="share of requests that write")
@@ -245,7 +244,8 @@ class App(Strict):
     )
     autostop_interval_s: Seconds = Field(
         300.0, gt=0, le=86_400,
-        description="how often the proxy checks for excess Machines (Fly: 'every few minutes'; assumption)",
+        description="how often the proxy checks for excess Machines "
+        "(Fly: 'every few minutes'; assumption)",
     )  # fmt: skip
     cold_start_s: Seconds = Field(
         2.0,
@@ -339,7 +339,8 @@ class Database(Strict):
     )
     read_your_writes_s: Seconds = Field(
         0.0, ge=0, le=86_400,
-        description="after a write, replay that user's reads to the primary for this long [s]; 0 = off",
+        description="after a write, replay that user's reads to the primary for this long [s]; "
+        "0 = off",
     )  # fmt: skip
 
     @field_validator("region")
@@ -386,8 +387,7 @@ class Network(Strict):
     """Parameters of the latency model; defaults and their sources in docs/model.md."""
 
     calibration: File | None = Field(
-        None,
- description="JSON from `globalness calibrate`; the packaged calibration if unset"
+        None, description="JSON from `globalness calibrate`; the packaged calibration if unset"
     )
     model: RttModel = Field(
         default_factory=packaged_rtt_model,
@@ -427,7 +427,6 @@ class Network(Strict):
     )
     measured: File | None = Field(
         None,
-
         description="CSV of measured median RTTs (country, region, rtt_ms) from users in a "
         "country to a region; overrides the model where it has data",
     )

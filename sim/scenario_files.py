@@ -23,13 +23,15 @@ def load_scenario(
     region_sets: list[list[str]] | None = None,
     primary_region: str | None = None,
     scale_count: int | None = None,
+    settings: dict[str, object] | None = None,
     strict: bool = False,
 ) -> Scenario:
     """Read a scenario YAML file or a fly.toml, apply the overrides given, and validate it.
 
     A fly.toml brings the app (primary region, concurrency limits, autostop, VM size); the
     users, workload and network keep their scenario defaults, and the region sets default
-    to the primary region alone. ``strict`` refuses regions Fly.io deprecated.
+    to the primary region alone. ``settings`` sets any key by its dotted path
+    (``{"workload.rate_rps": 200}``); ``strict`` refuses regions Fly.io deprecated.
     """
     path = Path(path)
     text = read_text(path)
@@ -51,6 +53,8 @@ def load_scenario(
             "add it to the file or pass --primary REGION"
         )
     data = {**data, "app": app}
+    for key, value in (settings or {}).items():
+        data = with_setting(data, key.split("."), value)
     if seed is not None:
         data["seed"] = seed
     if region_sets:
@@ -61,6 +65,25 @@ def load_scenario(
         return build_scenario(data, source=str(path), folder=path.parent, strict=strict)
     except ScenarioError as error:
         raise ScenarioError(in_file_terms(str(error), str(path), origins)) from None
+
+
+def load_setting(text: str) -> object:
+    """A command-line value as YAML reads it: `200` a number, `24h` text, `[a, b]` a list."""
+    try:
+        return parse_yaml(text, Path("--set")) if text.strip() else ""
+    except ScenarioError:
+        return text
+
+
+def with_setting(data: dict, keys: list[str], value: object) -> dict:
+    """A copy of ``data`` with the value at the dotted path ``keys`` replaced."""
+    head, rest = keys[0], keys[1:]
+    if not rest:
+        return {**data, head: value}
+    inner = data.get(head, {})
+    if not isinstance(inner, dict):
+        raise ScenarioError(f"--set: {'.'.join(keys)}: {head} is not a mapping in the scenario")
+    return {**data, head: with_setting(inner, rest, value)}
 
 
 def read_text(path: Path) -> str:

@@ -54,7 +54,9 @@ def milliseconds(value: str | int | float) -> float:
 
 def kilobytes(value: str | int | float) -> float:
     """A size [kB]: a number of kB, or a string such as "20kb", "1.5mb" (1 mb = 1000 kB)."""
-    problem = ValueError(f"{value!r} is not a size (use a number of kB or a size such as 20kb, 1mb)")
+    problem = ValueError(
+        f"{value!r} is not a size (use a number of kB or a size such as 20kb, 1mb)"
+    )
     if isinstance(value, str):
         match = SIZE.fullmatch(value.strip().lower())
         if not match:

@@ -194,3 +194,75 @@ def test_python_dash_m_sim_works_from_any_directory(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert float(done.stdout) > 2 * 10_000 / 200
+
+
+FLY_TOML = Path(__file__).parent / "fixtures" / "fly-toml" / "009-openstatusHQ-openstatus.toml"
+QUICK = ["--set", "workload.requests=2000", "--set", "users.count=200"]
+
+
+def test_run_a_fly_toml_over_region_sets_with_a_machine_count(tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["run", str(FLY_TOML), "--regions", "ams", "--regions", "ams,iad,sin", "--count", "3"]
+    assert main([*argv, *QUICK, "--out", str(out)]) == 0
+    assert list(pd.read_csv(out / "summary.csv")["region_set"]) == ["ams", "ams+iad+sin"]
+    machines = capsys.readouterr()
+    assert "ams+iad+sin" in machines.out
+
+
+@pytest.mark.parametrize("format_", ["csv", "json"])
+def test_machine_readable_formats(scenario_file, capsys, format_):
+    assert main(["run", str(scenario_file), "--format", format_, "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""  # --quiet: no notes, no progress
+    if format_ == "csv":
+        table = pd.read_csv(io.StringIO(captured.out))
+    else:
+        table = pd.DataFrame(json.loads(captured.out)["summary"])
+    assert list(table["region_set"]) == ["iad", "iad+fra+sin"]
+    assert (table["p99_ms"] >= table["p50_ms"]).all()
+
+
+def test_version_and_help_with_examples(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("globalness, version ")
+    for command in ([], ["run"], ["validate"]):
+        assert main([*command, "--help"]) == 0
+        assert "Examples:" in capsys.readouterr().out
+
+
+def test_strict_refuses_deprecated_regions(scenario_file, capsys):
+    assert main(["validate", str(scenario_file), "--regions", "iad,waw"]) == 0
+    assert "warning: region waw is deprecated" in capsys.readouterr().err
+    assert main(["validate", str(scenario_file), "--regions", "iad,waw", "--strict"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "region_sets: 'waw' was deprecated by Fly.io in 2025 (replacement: ams)" in err[0]
+
+
+def test_a_huge_run_is_refused_with_an_estimate(tmp_path, capsys):
+    path = tmp_path / "huge.yaml"
+    path.write_text(yaml.safe_dump({**SMALL, "workload": {"requests": 10**12}}))
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "workload.requests: 2,000,000,000,000 requests in all would take about" in err[0]
+    assert "years" in err[0] and "GB of memory" in err[0] and "--yes" in err[0]
+    assert not out.exists()
+
+
+def test_set_overrides_any_key_and_names_a_bad_one(scenario_file, capsys):
+    assert main(["validate", str(scenario_file), "--set", "workload.requests=12000"]) == 0
+    assert "12,000 requests x 2 region sets" in capsys.readouterr().out
+    assert main(["validate", str(scenario_file), "--set", "app.colour=blue"]) == 2
+    assert "app.colour: unknown key in app; allowed: primary_region" in capsys.readouterr().err
+    assert main(["validate", str(scenario_file), "--set", "novalue"]) == 2
+    assert "is not KEY=VALUE" in capsys.readouterr().err
+
+
+def test_a_region_set_name_cannot_escape_the_output_folder(tmp_path, capsys):
+    path = tmp_path / "escape.yaml"
+    path.write_text(yaml.safe_dump({**SMALL, "region_sets": {"../../etc/passwd": ["iad"]}}))
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
+    assert "region_sets: '../../etc/passwd' is not a usable name" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["escape.yaml"]

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from conftest import small_scenario
 
+import sim
 from sim.engine import PARTS, simulate
 from sim.fleet import OUTCOMES
 
@@ -227,9 +228,25 @@ def test_a_measured_matrix_overrides_the_model_where_it_has_data(tmp_path):
 
 
 def test_an_external_database_is_a_place_like_any_other():
-    """Neon in AWS us-east-1 (northern Virginia) sits beside iad; in Frankfurt it is an ocean away."""
+    """Neon in AWS us-east-1 (northern Virginia) sits beside iad; Frankfurt is an ocean away."""
     near = requests(small_scenario(database={"region": "neon:aws-us-east-1", "replicas": []}))
     far = requests(small_scenario(database={"region": "neon:aws-eu-central-1", "replicas": []}))
     iad = (near["region_set"] == "iad") & (near["kind"] == "read")
     assert near.loc[iad, "db_ms"].median() < 30
     assert far.loc[iad, "db_ms"].median() > 2 * 70  # two queries across the Atlantic
+
+
+def test_progress_hears_of_every_request_once():
+    scenario = small_scenario()
+    done = []
+    sim.run(scenario, progress=done.append)
+    assert sum(done) == scenario.workload.requests * len(scenario.named_region_sets)
+
+
+def test_estimate_grows_with_requests_and_refuses_beyond_the_limits():
+    small = sim.estimate(small_scenario())
+    big = sim.estimate(small_scenario(workload={"requests": 10**9}))
+    assert big.seconds / small.seconds == pytest.approx(10**9 / 3000)
+    small.check()
+    with pytest.raises(sim.ScenarioError, match="need --yes"):
+        big.check()

@@ -1,12 +1,14 @@
 """fly.toml import: 40 real files (tests/fixtures/fly-toml, sources in SOURCES.csv) map to what
 they say, or fail with one line naming the file and the reason; plus edge cases."""
 
+import warnings
 from pathlib import Path
 
 import pytest
 
-from sim.checks import ScenarioError
+from sim.checks import DeprecatedRegionWarning, ScenarioError
 from sim.flytoml import read_fly_toml
+from sim.scenario_files import load_scenario
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fly-toml"
 
@@ -371,3 +373,45 @@ size = "shared-cpu-2x"
     data, origins = read_fly_toml(write(tmp_path, text))
     assert data["app"] == {"soft_limit": 7, "vm": "shared-cpu-2x"}
     assert origins["app.soft_limit"] == "services.concurrency.soft_limit"
+
+
+@pytest.mark.parametrize("name", sorted(n for n, e in EXPECTED.items() if isinstance(e, dict)))
+def test_real_fly_toml_validates_into_a_scenario(name):
+    """Each readable fixture becomes a Scenario (with --primary where the file names none), or
+    validation refuses it in one line naming the fly.toml key."""
+    path = FIXTURES / name
+    primary = None if "primary_region" in EXPECTED[name]["app"] else "iad"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecatedRegionWarning)
+        if name.startswith("030-"):
+            with pytest.raises(
+                ScenarioError, match=r": primary_region: 'REGION_PLACEHOLDER' is not"
+            ):
+                load_scenario(path)
+            return
+        scenario = load_scenario(path, primary_region=primary)
+    app = EXPECTED[name]["app"]
+    assert scenario.app.primary_region == app.get("primary_region", "iad")
+    assert list(scenario.named_region_sets) == [scenario.app.primary_region]
+    for field, value in app.items():
+        assert getattr(scenario.app, field) == value
+
+
+def test_a_fly_toml_without_a_primary_asks_for_one():
+    with pytest.raises(ScenarioError, match="primary_region: missing .* pass --primary REGION"):
+        load_scenario(FIXTURES / "001-fly-apps-globe-request-mapper.toml")
+
+
+def test_validation_errors_name_the_fly_toml_key(tmp_path):
+    path = write(tmp_path, 'primary_region = "fra"\n[http_service.concurrency]\nsoft_limit = 0\n')
+    with pytest.raises(ScenarioError, match=r"fly.toml: http_service.concurrency.soft_limit: "):
+        load_scenario(path)
+
+
+def test_count_spreads_machines_like_fly_scale_count():
+    """`fly scale count 5 --region ams,iad,sin`: round-robin from the first region (fly.md 5)."""
+    path = FIXTURES / "009-openstatusHQ-openstatus.toml"
+    scenario = load_scenario(path, region_sets=[["ams", "iad", "sin"]], scale_count=5)
+    assert scenario.app.machines_in(("ams", "iad", "sin")) == [2, 2, 1]
+    with pytest.raises(ScenarioError, match="app.scale_count: 2 Machines cannot cover the 3"):
+        load_scenario(path, region_sets=[["ams", "iad", "sin"]], scale_count=2)

@@ -76,11 +76,13 @@ def error_for(text: str) -> str:
             "network.same_region_rtt_ms: 9.0 exceeds",
         ),
         (
-            "app: {primary_region: iad}\nregion_sets: [[iad]]\ndatabase: {region: 'neon:aws-us-east-9'}",
+            "app: {primary_region: iad}\nregion_sets: [[iad]]\n"
+            "database: {region: 'neon:aws-us-east-9'}",
             "'neon:aws-us-east-9' is not a known managed database region (did you mean",
         ),
         (
-            "app: {primary_region: iad, vm: performance-2x, auto_stop: suspend}\nregion_sets: [[iad]]",
+            "app: {primary_region: iad, vm: performance-2x, auto_stop: suspend}\n"
+            "region_sets: [[iad]]",
             "app.auto_stop: 'suspend' needs at most 2048 MB",
         ),
         ("- just\n- a list", "the top level must be a mapping"),
@@ -194,3 +196,75 @@ def test_yaml_object_tags_are_refused(tmp_path):
     evil.write_text("seed: !!python/object/apply:os.system ['echo hi']\n")
     with pytest.raises(ScenarioError):
         load_scenario(evil)
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "written", "value"),
+    [
+        ("app", "cold_start_s", "1.5s", 1.5),
+        ("app", "queue_timeout_s", "2m", 120.0),
+        ("app", "autostop_interval_s", "1h30m", 5400.0),
+        ("app", "service_ms", "0.1s", 100.0),
+        ("app", "service_ms", 35, 35.0),
+        ("app", "memory_mb", "1gb", 1024),
+        ("workload", "response_kb", "1.5mb", 1500.0),
+        ("database", "replication_lag_ms", "250ms", 250.0),
+        ("database", "read_your_writes_s", "5s", 5.0),
+    ],
+)
+def test_durations_and_sizes_take_units(section, key, written, value):
+    loaded = small_scenario(**{section: {**SMALL.get(section, {}), key: written}})
+    assert getattr(getattr(loaded, section), key) == value
+
+
+def test_duration_sets_the_requests():
+    workload = {"rate_rps": 20, "duration_s": "10m"}
+    assert build_scenario({**SMALL, "workload": workload}).workload.requests == 12_000
+    with pytest.raises(ScenarioError, match="is 12,000 requests, but requests says 5; give one"):
+        build_scenario({**SMALL, "workload": {**workload, "requests": 5}})
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"workload": {"requests": True}}, "workload.requests: Input should be a valid integer"),
+        ({"workload": {"rate_rps": "50"}}, "workload.rate_rps: Input should be a valid number"),
+        ({"app": {"primary_region": "iad", "cold_start_s": "soon"}}, "app.cold_start_s: 'soon' is"),
+        ({"app": {"primary_region": "iad", "memory_mb": "lots"}}, "app.memory_mb: 'lots' is not"),
+    ],
+)
+def test_no_silent_coercion(change, expected):
+    with pytest.raises(ScenarioError, match=expected):
+        build_scenario({**SMALL, **change})
+
+
+def test_billion_laughs_is_refused_quickly(tmp_path):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    path = tmp_path / "laughs.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ScenarioError, match=r"line \d+: aliases expand to more than 100,000"):
+        load_scenario(path)
+
+
+def test_duplicate_keys_and_recursive_aliases_are_refused(tmp_path):
+    path = tmp_path / "twice.yaml"
+    path.write_text("seed: 1\napp: {primary_region: iad}\nseed: 2\n")
+    with pytest.raises(ScenarioError, match="line 3: key 'seed' appears twice"):
+        load_scenario(path)
+    path.write_text("app: &loop {primary_region: iad, inner: *loop}\n")
+    with pytest.raises(ScenarioError, match="alias"):
+        load_scenario(path)
+
+
+def test_a_huge_file_is_refused(tmp_path):
+    path = tmp_path / "huge.yaml"
+    path.write_text("# padding\n" * 200_000)
+    with pytest.raises(ScenarioError, match="2.0 MB; scenario files are at most 1 MB"):
+        load_scenario(path)
+
+
+def test_scale_count_spreads_round_robin_from_the_first_region():
+    loaded = small_scenario(app={"primary_region": "iad", "scale_count": 4})
+    assert loaded.app.machines_in(("iad",)) == [4]
+    assert loaded.app.machines_in(("iad", "fra", "sin")) == [2, 1, 1]
