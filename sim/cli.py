@@ -27,14 +27,18 @@ from sim.scenario_files import load_scenario, load_setting
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code instead of raising SystemExit."""
+    shown: set[str] = set()
+
+    def show_once(message, *_) -> None:
+        if str(message) not in shown:
+            shown.add(str(message))
+            click.echo(f"warning: {message}", err=True)
+
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings():
             warnings.simplefilter("always", sim.DeprecatedRegionWarning)
-            try:
-                cli.main(args=argv, prog_name="globalness", standalone_mode=False)
-            finally:
-                for message in dict.fromkeys(str(w.message) for w in caught):
-                    click.echo(f"warning: {message}", err=True)
+            warnings.showwarning = show_once
+            cli.main(args=argv, prog_name="globalness", standalone_mode=False)
     except ScenarioError as error:
         click.echo(f"error: {error}", err=True)
         return 2
@@ -148,7 +152,7 @@ def run(
     note = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
     estimate = sim.estimate(loaded)
     if not yes:
-        estimate.check()
+        estimate.check(source=str(scenario))
     note(
         f"simulating {loaded.workload.requests:,} requests x {len(loaded.named_region_sets)} "
         f"region sets (seed {loaded.seed}), about {estimate}"

@@ -67,15 +67,15 @@ class Estimate:
         return cls(requests, requests / DES_REQUESTS_PER_S, requests * PEAK_BYTES_PER_REQUEST)
 
     def __str__(self) -> str:
-        return f"{duration_text(self.seconds)} and {self.bytes / 1e9:,.1f} GB of memory"
+        return f"{duration_text(self.seconds)} and {size_text(self.bytes)} of memory"
 
-    def check(self) -> None:
+    def check(self, source: str = "scenario") -> None:
         """Refuse, naming the estimate, a run beyond LARGE_SECONDS or LARGE_BYTES."""
         if self.seconds > LARGE_SECONDS or self.bytes > LARGE_BYTES:
             raise ScenarioError(
-                f"workload.requests: {self.requests:,} requests in all would take about {self}; "
-                f"runs over {duration_text(LARGE_SECONDS)} or {LARGE_BYTES / 1e9:.0f} GB need "
-                "--yes (sim.run(..., allow_large=True))"
+                f"{source}: workload.requests: {self.requests:,} requests in all would take "
+                f"about {self}; runs over {duration_text(LARGE_SECONDS)} or "
+                f"{size_text(LARGE_BYTES)} need --yes (in Python: allow_large=True)"
             )
 
 
@@ -84,6 +84,13 @@ def duration_text(seconds: float) -> str:
         if seconds >= 2 * size:
             return f"{seconds / size:,.0f} {unit}"
     return f"{seconds:.0f} s"
+
+
+def size_text(size_bytes: float) -> str:
+    for unit, size in (("PB", 1e15), ("TB", 1e12), ("GB", 1e9)):
+        if size_bytes >= size:
+            return f"{size_bytes / size:,.0f} {unit}"
+    return f"{size_bytes / 1e9:.1f} GB"
 
 
 def simulate(

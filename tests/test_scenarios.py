@@ -7,11 +7,13 @@ import pytest
 
 import sim
 
-SCENARIOS = sorted((Path(__file__).parents[1] / "scenarios").glob("*.yaml"))
+FOLDER = Path(__file__).parents[1] / "scenarios"
+SCENARIOS = sorted([*FOLDER.glob("*.yaml"), *FOLDER.glob("*.toml")])
 
 
 def test_there_are_scenarios():
-    assert {p.name for p in SCENARIOS} >= {"fly-seed.yaml", "saas-api.yaml", "internal-tool.yaml"}
+    names = {p.name for p in SCENARIOS}
+    assert names >= {"fly-seed.yaml", "fly-seed.toml", "saas-api.yaml", "internal-tool.yaml"}
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
