@@ -25,12 +25,7 @@ def megabytes(value: str | int | float) -> int:
     problem = ValueError(
         f"{value!r} is not a memory size (use a number of MB or a size such as 512mb, 1gb)"
     )
-    if isinstance(value, str):
-        match = MEMORY.fullmatch(value.strip().lower())
-        if not match:
-            raise problem
-        value = float(match[1]) * MB_PER_MEMORY_UNIT[match[2] or ""]
-    size_mb = _non_negative(value, problem)
+    size_mb = _size(value, MEMORY, MB_PER_MEMORY_UNIT, problem)
     if not size_mb.is_integer():
         raise problem
     return int(size_mb)
@@ -57,11 +52,18 @@ def kilobytes(value: str | int | float) -> float:
     problem = ValueError(
         f"{value!r} is not a size (use a number of kB or a size such as 20kb, 1mb)"
     )
+    return _size(value, SIZE, KB_PER_UNIT, problem)
+
+
+def _size(
+    value: str | int | float, pattern: re.Pattern, per_unit: dict[str, float], problem: ValueError
+) -> float:
+    """A size in the unit of ``per_unit[""]``, from a number or a string matching ``pattern``."""
     if isinstance(value, str):
-        match = SIZE.fullmatch(value.strip().lower())
+        match = pattern.fullmatch(value.strip().lower())
         if not match:
             raise problem
-        value = float(match[1]) * KB_PER_UNIT[match[2] or ""]
+        value = float(match[1]) * per_unit[match[2] or ""]
     return _non_negative(value, problem)
 
 

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from sim.units import megabytes, seconds
+from sim.units import kilobytes, megabytes, milliseconds, seconds
 
 BAD = [-1, -0.5, math.nan, math.inf, -math.inf, True, False, "", "   ", None, "nan", "inf"]
 
@@ -63,3 +63,31 @@ def test_seconds(text, s):
 def test_seconds_refuses(value):
     with pytest.raises(ValueError, match="use a number of seconds or a duration such as 90s"):
         seconds(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "ms"),
+    [("400ms", 400.0), ("2s", 2000.0), ("1m", 60_000.0), ("35", 35.0), (35, 35.0), (0.5, 0.5)],
+)
+def test_milliseconds(text, ms):
+    assert milliseconds(text) == pytest.approx(ms, rel=1e-12)
+
+
+@pytest.mark.parametrize("value", [*BAD, "-5ms", "5 ms", "fast"])
+def test_milliseconds_refuses(value):
+    with pytest.raises(ValueError, match="use a number of ms or a duration such as 400ms"):
+        milliseconds(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "kb"),
+    [("20kb", 20.0), ("1.5mb", 1500.0), ("500b", 0.5), ("1gb", 1e6), ("20", 20.0), (20, 20.0)],
+)
+def test_kilobytes(text, kb):  # response sizes are decimal, as egress is billed per 10^9 bytes
+    assert kilobytes(text) == pytest.approx(kb, rel=1e-12)
+
+
+@pytest.mark.parametrize("value", [*BAD, "-1kb", "20 kilobytes", "1tb"])
+def test_kilobytes_refuses(value):
+    with pytest.raises(ValueError, match="use a number of kB or a size such as 20kb"):
+        kilobytes(value)
