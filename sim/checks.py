@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import warnings
 from pathlib import Path
+from typing import get_args
 
 from pydantic import BaseModel, ValidationError, ValidationInfo
 
@@ -66,17 +67,21 @@ def one_line(error: ValidationError, model: type[BaseModel]) -> str:
     """The first problem of a pydantic error, as `field.path: message (got value)`; an unknown
     key lists the keys ``model`` allows at that place."""
     first = error.errors()[0]
-    path = ".".join(str(part) for part in first["loc"] if not _union_tag(part))
+    loc = first["loc"]
+    if first["type"] == "extra_forbidden":  # the last part is the user's key, whatever it is
+        parts = [part for part in loc[:-1] if not _union_tag(part)]
+        path = ".".join(_shown(part) for part in [*parts, loc[-1]])
+        parent = ".".join(_shown(part) for part in parts) or "the top level"
+        return f"{path}: unknown key in {parent}; allowed: {', '.join(fields_at(model, parts))}"
+    path = ".".join(_shown(part) for part in loc if not _union_tag(part))
     message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        parent = path.rpartition(".")[0] or "the top level"
-        return f"{path}: unknown key in {parent}; allowed: {', '.join(fields_at(model, path))}"
     if first["type"] == "missing":
         return f"{path}: required key is missing"
     if path and message.startswith(f"{path}."):  # a cross-field check names its own field
         return message
     value = first.get("input")
-    shown = "" if isinstance(value, dict | list) or "'" in message else f" (got {value!r})"
+    text = repr(value) if len(repr(value)) <= 60 else f"{repr(value)[:57]}..."
+    shown = "" if isinstance(value, dict | list) or text in message else f" (got {text})"
     return f"{path}: {message}{shown}" if path else f"{message}{shown}"
 
 
@@ -85,12 +90,21 @@ def _union_tag(part: str | int) -> bool:
     return isinstance(part, str) and ("[" in part or part in {"str", "int", "float", "bool"})
 
 
-def fields_at(model: type[BaseModel], path: str) -> list[str]:
-    """The keys allowed beside the last part of ``path``."""
-    for part in path.split(".")[:-1]:
+def _shown(part: str | int) -> str:
+    """A part of a field path as typed, quoted when it is empty, padded or not printable."""
+    text = str(part)
+    return text if text and text.isprintable() and text.strip() == text else repr(text)
+
+
+def fields_at(model: type[BaseModel], parents: list[str | int]) -> list[str]:
+    """The keys allowed in the section at ``parents`` (an item of a list of models: its index)."""
+    for part in parents:
+        if isinstance(part, int):
+            continue
         field = model.model_fields.get(part)
-        annotation = field.annotation if field else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        kinds = (field.annotation, *get_args(field.annotation)) if field else ()
+        inner = [kind for kind in kinds if isinstance(kind, type) and issubclass(kind, BaseModel)]
+        if not inner:  # Optional[Model] and list[Model] hold a model too
             break
-        model = annotation
+        model = inner[0]
     return list(model.model_fields)

@@ -128,8 +128,8 @@ class Fault(Strict):
     """A region down for a window: its edge and Machines take no traffic."""
 
     region: str = Field(description="region code")
-    start_s: Seconds = Field(ge=0, description="start, after the run starts [s]")
-    duration_s: Seconds = Field(gt=0, description="length of the outage [s]")
+    start_s: Seconds = Field(ge=0, le=366 * 86_400, description="start, after the run starts [s]")
+    duration_s: Seconds = Field(gt=0, le=366 * 86_400, description="length of the outage [s]")
 
     @field_validator("region")
     @classmethod
@@ -280,7 +280,7 @@ class App(Strict):
                 f"app.hard_limit: {self.hard_limit} is below soft_limit {self.soft_limit}"
             )
         memory_mb = self.memory_mb or int(
-            machine_prices().query("preset == @self.vm")["memory_mb"].min()
+            machine_prices().loc[machine_prices()["preset"] == self.vm, "memory_mb"].min()
         )
         if self.auto_stop == "suspend" and memory_mb > 2048:
             raise ValueError(
@@ -454,8 +454,8 @@ class Network(Strict):
     @model_validator(mode="before")
     @classmethod
     def _load_calibration(cls, data, info: ValidationInfo):
-        if not isinstance(data, dict) or data.get("calibration") is None:
-            return data
+        if not isinstance(data, dict) or not isinstance(data.get("calibration"), str | Path):
+            return data  # no calibration, or not a path: field validation names it
         path = scenario_path(Path(data["calibration"]), info)
         try:
             fitted = json.loads(path.read_text())["model"]
@@ -506,7 +506,7 @@ class Scenario(Strict):
                 raise ValueError(f"{name!r} is empty")
             if len(set(codes)) != len(codes):
                 raise ValueError(f"{name!r} lists a region twice")
-            if not SET_NAME.fullmatch(name):
+            if not (SET_NAME.fullmatch(name) and name.isprintable()):
                 raise ValueError(
                     f"{name!r} is not a usable name: up to 64 characters, no / or \\ or "
                     "control characters, not starting with a dot or a space (names label "

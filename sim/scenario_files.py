@@ -105,7 +105,13 @@ def read_text(path: Path) -> str:
 def parse_yaml(text: str, path: Path) -> object:
     """Safe YAML (plain data only, no object tags), refusing duplicate keys, recursive
     aliases and alias expansion beyond MAX_YAML_VALUES values."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # checks every character first
+    except yaml.reader.ReaderError as error:
+        line = text[: error.position].count("\n") + 1
+        raise ScenarioError(
+            f"{path}: line {line}: character {error.character!r} is not allowed in YAML"
+        ) from None
     try:
         node = loader.get_single_node()
         if node is None:
