@@ -73,6 +73,12 @@ def cli() -> None:
     """
 
 
+FORMAT = click.option(
+    "--format", "format_", type=click.Choice(["table", "csv", "json"]), default="table",
+    show_default=True, help="what stdout gets: a table to read, CSV, or JSON",
+)  # fmt: skip
+
+
 def scenario_options(command):
     """The options that shape a scenario as it is read: shared by `run` and `validate`."""
     options = [
@@ -124,10 +130,7 @@ def read_scenario(scenario: Path, region_sets: tuple[str, ...], **overrides) -> 
     type=click.Path(file_okay=False, path_type=Path),
     help="folder for the CSVs, request log, chart and report",
 )
-@click.option(
-    "--format", "format_", type=click.Choice(["table", "csv", "json"]), default="table",
-    show_default=True, help="what stdout gets: the terminal table, summary.csv, or JSON",
-)  # fmt: skip
+@FORMAT
 @click.option("--yes", is_flag=True, help="run even when the estimate says it is large")
 @click.option("-q", "--quiet", is_flag=True, help="no progress or notes on stderr")
 def run(
@@ -194,6 +197,12 @@ def rtt(origin: str | None, target: str | None, pairs: Path | None, access: str 
     --access adds a user's access network and public-internet path at FROM. With --pairs on a
     file that already holds measured rtt_ms_p50, adds model_rtt_ms_p50 and error_pct instead,
     and prints the error table per corridor on stderr.
+
+    \b
+    Examples:
+      globalness rtt mad sin
+      globalness rtt 40.42,-3.70 gru --access mobile
+      globalness rtt --pairs my-pings.csv > compared.csv
     """
     network = Network()
     if pairs is not None:
@@ -282,6 +291,11 @@ def calibrate(measurements: Path, out: Path, kind: str, start: Path | None) -> N
     """Fit the RTT model to MEASUREMENTS.csv (from_lat,from_lon,to_lat,to_lon,rtt_ms_p50).
 
     Prints the error table per corridor before and after the fit and writes the model JSON.
+
+    \b
+    Examples:
+      globalness calibrate my-pings.csv --out model.json
+      globalness calibrate user-pings.csv --path internet --start model.json --out model2.json
     """
     base = Network() if start is None else load_calibration(start)
     try:
@@ -329,23 +343,26 @@ def load_calibration(path: Path) -> Network:
 
 @cli.command(name="regions")
 @click.option("--all", "show_all", is_flag=True, help="include the 17 regions deprecated in 2025")
-def regions_command(show_all: bool) -> None:
-    """The Fly.io region table: code, city, continent, status, price multiplier."""
+@FORMAT
+def regions_command(show_all: bool, format_: str) -> None:
+    """The Fly.io region table: code, city, continent, status, price multiplier.
+
+    \b
+    Examples:
+      globalness regions
+      globalness regions --all --format csv > regions.csv
+    """
     table = regions()
     if not show_all:
         table = table[table["status"] == "active"]
-    shown = table[
-        [
-            "city",
-            "country",
-            "continent",
-            "status",
-            "replacement",
-            "price_multiplier",
-            "egress_group",
-        ]
-    ]
-    click.echo(shown.fillna("").to_string())
+    columns = ["city", "country", "continent", "status", "replacement", "price_multiplier"]
+    shown = table[[*columns, "egress_group"]].fillna("")
+    if format_ == "csv":
+        click.echo(shown.to_csv(), nl=False)
+    elif format_ == "json":
+        click.echo(shown.reset_index().to_json(orient="records", indent=1))
+    else:
+        click.echo(shown.to_string())
 
 
 @cli.command()

@@ -225,7 +225,7 @@ def test_machine_readable_formats(scenario_file, capsys, format_):
 def test_version_and_help_with_examples(capsys):
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.startswith("globalness, version ")
-    for command in ([], ["run"], ["validate"]):
+    for command in ([], ["run"], ["validate"], ["rtt"], ["calibrate"], ["regions"]):
         assert main([*command, "--help"]) == 0
         assert "Examples:" in capsys.readouterr().out
 
@@ -267,3 +267,12 @@ def test_a_region_set_name_cannot_escape_the_output_folder(tmp_path, capsys):
     assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
     assert "region_sets: '../../etc/passwd' is not a usable name" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["escape.yaml"]
+
+
+def test_regions_in_each_format(capsys):
+    assert main(["regions", "--format", "csv"]) == 0
+    active = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert len(active) == 18 and set(active["status"]) == {"active"}
+    assert main(["regions", "--all", "--format", "json"]) == 0
+    every = pd.DataFrame(json.loads(capsys.readouterr().out))
+    assert len(every) == 35 and "mad" in set(every["code"])
