@@ -68,6 +68,8 @@ def _parse(path: Path) -> dict:
         raise ScenarioError(f"{path}: not UTF-8 text (a fly.toml is TOML, in UTF-8)") from None
     except tomllib.TOMLDecodeError as error:
         raise ScenarioError(f"{path}: not valid TOML: {error}") from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: arrays or tables nested too deeply") from None
 
 
 def _tables(value: object) -> list[dict]:

@@ -123,6 +123,8 @@ def parse_yaml(text: str, path: Path) -> object:
         where = f" line {mark.line + 1}" if mark else ""
         problem = getattr(error, "problem", None) or "not valid YAML"
         raise ScenarioError(f"{path}:{where}: {problem}") from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: lists or mappings nested too deeply") from None
     finally:
         loader.dispose()
 

@@ -268,3 +268,14 @@ def test_scale_count_spreads_round_robin_from_the_first_region():
     loaded = small_scenario(app={"primary_region": "iad", "scale_count": 4})
     assert loaded.app.machines_in(("iad",)) == [4]
     assert loaded.app.machines_in(("iad", "fra", "sin")) == [2, 1, 1]
+
+
+def test_deep_nesting_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "deep.yaml"
+    path.write_text("seed: " + "[" * 20_000 + "]" * 20_000 + "\n")
+    with pytest.raises(ScenarioError, match="nested too deeply"):
+        load_scenario(path)
+    path = tmp_path / "fly.toml"
+    path.write_text("a = " + "[" * 5_000 + "]" * 5_000 + "\n")
+    with pytest.raises(ScenarioError, match="nested too deeply"):
+        load_scenario(path)
