@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from sim import calibration
 from sim.data import measured_rtts
-from sim.scenario import Network, RttModel
+from sim.network_config import Network, RttModel
 
 DOCS = Path(__file__).parent
 FOLDS = 5

@@ -13,7 +13,7 @@ from scipy.optimize import minimize
 
 from sim.geo import country_at, haversine_km
 from sim.network import FIBRE_KM_PER_MS, floor_rtt_ms, route_km, site_rtt_ms
-from sim.scenario import Network, RttModel
+from sim.network_config import Network, RttModel
 
 CO_LOCATED_KM = 100.0  # closer pairs are regions in one metro: kept out of fits and errors
 PLACES = ("from_lat", "from_lon", "to_lat", "to_lon")

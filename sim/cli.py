@@ -21,7 +21,7 @@ from sim import calibration, outputs
 from sim.checks import ScenarioError, one_line
 from sim.data import regions
 from sim.network import internet_rtt_ms, route_km
-from sim.scenario import Network
+from sim.network_config import Network
 from sim.scenario_files import load_scenario, load_setting
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from sim.scenario import App
+from sim.app_config import App
 
 OK, REGION_DOWN, PRIMARY_DOWN, QUEUE_TIMEOUT, NO_MACHINE = range(5)
 OUTCOMES = (

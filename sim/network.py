@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from sim.geo import haversine_km
+from sim.network_config import Network
 from sim.paths import route_km_matrix, route_km_pairs
-from sim.scenario import Network
 
 FIBRE_KM_PER_MS = 200.0  # light in fibre, ~2/3 c; Cheshire, "It's the Latency, Stupid" (1996)
 SAME_SITE_KM = 1.0  # closer than this, two places are one site: RTT is same_region_rtt_ms

@@ -13,7 +13,7 @@ import pandas as pd
 
 from sim.geo import haversine_km
 from sim.network import route_km, site_rtt_ms
-from sim.scenario import Network
+from sim.network_config import Network
 
 
 def edge_sites(regions: pd.DataFrame, region_set: tuple[str, ...], edges: str) -> list[str]:

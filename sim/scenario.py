@@ -7,16 +7,12 @@ plain numbers are in the unit the field's name ends with.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Annotated, Literal
 
 import pandas as pd
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
@@ -25,28 +21,17 @@ from pydantic import (
     model_validator,
 )
 
-from sim import units
+from sim.app_config import App
 from sim.checks import ScenarioError, did_you_mean, one_line, region_code, scenario_path
-from sim.data import CONTINENTS, countries, database_sites, default_rtt_model, machine_prices
-from sim.userfiles import read_measured, read_traffic
+from sim.data import CONTINENTS, countries, database_sites
+from sim.fields import File, Kilobytes, NonNegativeMs, Seconds, Share, Strict
+from sim.network_config import Network
+from sim.userfiles import read_traffic
 
 MAX_REQUESTS = 10**13  # per region set; sim.run refuses large runs unless asked (engine.Estimate)
 
 
-class Strict(BaseModel):
-    """Unknown keys are errors; no silent coercion (a `true` is not a count, "50" not a number)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
-Seconds = Annotated[float, BeforeValidator(units.seconds)]
-Milliseconds = Annotated[float, BeforeValidator(units.milliseconds)]
-Megabytes = Annotated[int, BeforeValidator(units.megabytes)]
-Kilobytes = Annotated[float, BeforeValidator(units.kilobytes)]
-File = Annotated[Path, BeforeValidator(lambda text: Path(text) if isinstance(text, str) else text)]
-PositiveMs = Annotated[Milliseconds, Field(gt=0.0, le=600_000.0)]
-NonNegativeMs = Annotated[Milliseconds, Field(ge=0.0, le=600_000.0)]
+SET_NAME = re.compile(r"[^./\\\s][^/\\\x00-\x1f\x7f]{0,63}")  # a name cannot be a path
 
 
 class Users(Strict):
@@ -181,142 +166,6 @@ class Workload(Strict):
         return self
 
 
-class App(Strict):
-    """The app as its fly.toml and `fly scale` describe it."""
-
-    primary_region: str = Field(description="PRIMARY_REGION: where writes and the database live")
-    vm: str = Field("shared-cpu-1x", description="Machine preset")
-    memory_mb: Megabytes | None = Field(
-        None, ge=256, le=131072, description="RAM [MB]; preset minimum if unset"
-    )
-    machines_per_region: int = Field(
-        1, ge=1, le=1000, description="Machines in each region of a set"
-    )
-    scale_count: int | None = Field(
-        None,
-        ge=1,
-        le=10_000,
-        description="Machines per region set, spread as `fly scale count N --region <set>` "
-        "does (round-robin from the first region); replaces machines_per_region",
-    )
-    concurrency: int = Field(
-        20, ge=1, le=100_000, description="requests one Machine serves at once; more queue"
-    )
-    service_ms: PositiveMs = Field(20.0, description="mean app time per request [ms] (assumption)")
-    service_cv: float = Field(
-        1.0, ge=0.0, le=10.0, description="coefficient of variation of app time (1 = exponential)"
-    )
-    writes: Literal["replay", "direct"] = Field(
-        "replay",
-        description="`replay`: fly-replay from the edge to the primary; "
-        "`direct`: each write query crosses to the primary",
-    )
-    replay_decision_ms: NonNegativeMs = Field(
-        2.0, description="time for a non-primary Machine to answer fly-replay [ms] (assumption)"
-    )
-    dedicated_ipv4: bool = Field(False, description="a dedicated IPv4 address ($2/month)")
-    soft_limit: int = Field(
-        20,
-        ge=1,
-        le=100_000,
-        description="fly.toml concurrency soft_limit per Machine (Fly default 20)",
-    )
-    hard_limit: int | None = Field(
-        None, ge=1, le=100_000, description="fly.toml concurrency hard_limit (Fly default: none)"
-    )
-    concurrency_type: Literal["connections", "requests"] = Field(
-        "connections",
-        description="fly.toml concurrency type; for HTTP both count one per request in flight, "
-        "since with `connections` the proxy opens a connection per request (fly.md 3.2)",
-    )
-    queue_timeout_s: Seconds = Field(
-        30.0,
-        gt=0,
-        le=3600,
-        description="wait in the proxy queue before a request fails (assumption)",
-    )
-    auto_stop: Literal["off", "stop", "suspend"] = Field(
-        "off", description="auto_stop_machines: stop or suspend idle Machines"
-    )
-    auto_start: bool = Field(True, description="auto_start_machines")
-    min_machines_running: int = Field(
-        0, ge=0, le=1000, description="Machines kept running in the primary region"
-    )
-    autostop_interval_s: Seconds = Field(
-        300.0, gt=0, le=86_400,
-        description="how often the proxy checks for excess Machines "
-        "(Fly: 'every few minutes'; assumption)",
-    )  # fmt: skip
-    cold_start_s: Seconds = Field(
-        2.0,
-        ge=0,
-        le=600,
-        description="start of a stopped Machine incl. app boot (Fly: '~2+ seconds')",
-    )
-    resume_s: Seconds = Field(
-        0.4, ge=0, le=600, description="resume of a suspended Machine (measured 403 ms)"
-    )
-
-    @field_validator("primary_region")
-    @classmethod
-    def _primary(cls, value: str, info: ValidationInfo) -> str:
-        return region_code(value, info)
-
-    @field_validator("vm")
-    @classmethod
-    def _vm(cls, value: str) -> str:
-        presets = sorted(set(machine_prices()["preset"]))
-        if value not in presets:
-            hint = did_you_mean(value, presets)
-            raise ValueError(
-                f"{value!r} is not a Fly Machine preset{hint}; allowed: {', '.join(presets)}"
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _limits(self):
-        if self.hard_limit is not None and self.hard_limit < self.soft_limit:
-            raise ValueError(
-                f"app.hard_limit: {self.hard_limit} is below soft_limit {self.soft_limit}"
-            )
-        memory_mb = self.memory_mb or int(
-            machine_prices().loc[machine_prices()["preset"] == self.vm, "memory_mb"].min()
-        )
-        if self.auto_stop == "suspend" and memory_mb > 2048:
-            raise ValueError(
-                f"app.auto_stop: 'suspend' needs at most 2048 MB of memory (got {memory_mb}); "
-                "Fly suspends only Machines up to 2 GB: use 'stop'"
-            )
-        if self.scale_count is None and self.min_machines_running > self.machines_per_region:
-            raise ValueError(
-                f"app.min_machines_running: {self.min_machines_running} exceeds "
-                f"machines_per_region {self.machines_per_region}"
-            )
-        return self
-
-    def machines_in(self, region_set: tuple[str, ...]) -> list[int]:
-        """Machines in each region of a set, in the set's order."""
-        if self.scale_count is None:
-            return [self.machines_per_region] * len(region_set)
-        each, extra = divmod(self.scale_count, len(region_set))
-        return [each + (i < extra) for i in range(len(region_set))]
-
-    @model_validator(mode="after")
-    def _memory(self):
-        if self.memory_mb is None:
-            return self
-        rows = machine_prices()[machine_prices()["preset"] == self.vm]
-        cpus, kind = int(rows["cpus"].iloc[0]), rows["cpu_kind"].iloc[0]
-        low, high = int(rows["memory_mb"].min()), cpus * (2048 if kind == "shared" else 8192)
-        step = 256 if kind == "shared" else 2048  # Fly machine sizing rules (fly.md 2.1)
-        if not low <= self.memory_mb <= high or self.memory_mb % step:
-            raise ValueError(
-                f"app.memory_mb: {self.memory_mb} is not allowed for {self.vm}; "
-                f"use a multiple of {step} from {low} to {high}"
-            )
-        return self
-
-
 class Database(Strict):
     """A single-region primary database, optional read replicas."""
 
@@ -360,125 +209,6 @@ class Database(Strict):
     @classmethod
     def _replicas(cls, value, info: ValidationInfo):
         return value if value == "all" else [region_code(code, info) for code in value]
-
-
-class RttModel(Strict):
-    """Calibrated constants of the route-based RTT model (docs/model.md, docs/validation.md)."""
-
-    overhead_ms: NonNegativeMs = Field(description="backbone RTT intercept [ms]")
-    land_inflation: float = Field(
-        ge=1.0, le=5.0, description="land fibre route km over great circle"
-    )
-    sea_inflation: float = Field(ge=1.0, le=5.0, description="submarine cable km over great circle")
-    internet_inflation: float = Field(
-        ge=1.0, le=5.0, description="public-internet route km over the backbone route"
-    )
-
-
-def packaged_rtt_model() -> RttModel:
-    return RttModel.model_validate(default_rtt_model()["model"])
-
-
-SET_NAME = re.compile(r"[^./\\\s][^/\\\x00-\x1f\x7f]{0,63}")  # a name cannot be a path
-HANDSHAKE_RTTS = {"tcp_tls13": 2, "tcp_tls12": 3, "quic": 1}  # RFC 9293 + 8446 / 5246; RFC 9000
-
-
-class Network(Strict):
-    """Parameters of the latency model; defaults and their sources in docs/model.md."""
-
-    calibration: File | None = Field(
-        None, description="JSON from `globalness calibrate`; the packaged calibration if unset"
-    )
-    model: RttModel = Field(
-        default_factory=packaged_rtt_model,
-        description="RTT model constants (set by `calibration`, or given inline)",
-    )
-    broadband_access_ms: NonNegativeMs = Field(
-        14.0, description="median fixed-broadband access RTT [ms]"
-    )
-    mobile_access_ms: NonNegativeMs = Field(32.0, description="median mobile access RTT [ms]")
-    same_region_rtt_ms: NonNegativeMs = Field(
-        1.0, description="RTT inside one region [ms] (assumption)"
-    )
-    broadband_jitter_sigma: float = Field(
-        0.3, ge=0, le=3, description="lognormal sigma of broadband RTT above the physics floor"
-    )
-    mobile_jitter_sigma: float = Field(
-        0.5, ge=0, le=3, description="lognormal sigma of mobile RTT above the physics floor"
-    )
-    backbone_jitter_sigma: float = Field(
-        0.1, ge=0, le=3, description="lognormal sigma of backbone RTT above the physics floor"
-    )
-    new_connection_share: Share = Field(
-        0.2, description="share of requests opening a new connection (assumption)"
-    )
-    protocol: Literal["tcp_tls13", "tcp_tls12", "quic"] = Field(
-        "tcp_tls13",
-        description="handshake of a new connection, terminated at the edge: "
-        "TCP + TLS 1.3 (2 RTT), TCP + TLS 1.2 (3 RTT) or QUIC (1 RTT)",
-    )
-    anycast_miss_share: Share = Field(
-        0.35,
-        description="share of users whose anycast route lands on the next-nearest edge of the "
-        "same continent (Koch et al. 2021: 35 % of a large CDN's users see some inflation)",
-    )
-    edges: Literal["active", "all"] = Field(
-        "active", description="edge sites: active Fly regions (plus the set's own), or all 35"
-    )
-    measured: File | None = Field(
-        None,
-        description="CSV of measured median RTTs (country, region, rtt_ms) from users in a "
-        "country to a region; overrides the model where it has data",
-    )
-    _measured: pd.Series | None = PrivateAttr(None)
-
-    @field_validator("measured")
-    @classmethod
-    def _measured_path(cls, value, info: ValidationInfo):
-        return None if value is None else scenario_path(value, info)
-
-    @model_validator(mode="after")
-    def _load_measured(self):
-        if self.measured is not None:
-            try:
-                self._measured = read_measured(self.measured)
-            except ValueError as error:
-                raise ValueError(f"network.measured: {error}") from None
-        return self
-
-    @property
-    def measured_rtt_ms(self) -> pd.Series | None:
-        """Measured user-to-region median RTT [ms], indexed by (country, region)."""
-        return self._measured
-
-    @model_validator(mode="before")
-    @classmethod
-    def _load_calibration(cls, data, info: ValidationInfo):
-        if not isinstance(data, dict) or not isinstance(data.get("calibration"), str | Path):
-            return data  # no calibration, or not a path: field validation names it
-        path = scenario_path(Path(data["calibration"]), info)
-        try:
-            fitted = json.loads(path.read_text())["model"]
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise ValueError(
-                f"network.calibration: cannot read a model from {path} ({error}); "
-                "make one with `globalness calibrate`"
-            ) from None
-        return {**data, "calibration": path, "model": fitted}
-
-    @property
-    def handshake_rtts(self) -> int:
-        """Round trips a new connection pays before its request, at the edge."""
-        return HANDSHAKE_RTTS[self.protocol]
-
-    @model_validator(mode="after")
-    def _same_region_fastest(self):
-        if self.same_region_rtt_ms > self.model.overhead_ms:
-            raise ValueError(
-                f"network.same_region_rtt_ms: {self.same_region_rtt_ms} exceeds the backbone "
-                f"overhead {self.model.overhead_ms:.1f} ms; a region must be nearest to itself"
-            )
-        return self
 
 
 class Scenario(Strict):

@@ -16,7 +16,7 @@ from sim.calibration import (
     pairs_table,
 )
 from sim.data import measured_rtts, regions
-from sim.scenario import Network, RttModel
+from sim.network_config import Network, RttModel
 
 KNOWN = RttModel(overhead_ms=4.0, land_inflation=1.4, sea_inflation=1.1, internet_inflation=1.3)
 START = RttModel(overhead_ms=6.0, land_inflation=1.6, sea_inflation=1.25, internet_inflation=1.1)

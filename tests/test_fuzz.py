@@ -30,7 +30,8 @@ from pydantic import BaseModel, BeforeValidator
 from sim import build_scenario, units
 from sim.cli import main
 from sim.data import regions
-from sim.scenario import Scenario, packaged_rtt_model
+from sim.network_config import packaged_rtt_model
+from sim.scenario import Scenario
 
 # SMALL plus one of each optional section, so that every field has a valid place to break.
 # No empty lists or mappings: the dump must have no brackets (see test_unbalanced_brackets).

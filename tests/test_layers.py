@@ -11,7 +11,8 @@ import sim
 ORDER = [
     "units",  # quantities as people write them: 90s, 512mb
     "data",  # data: packaged tables
-    *("checks", "userfiles", "scenario", "flytoml", "scenario_files"),  # input -> Scenario
+    *("checks", "userfiles", "fields", "app_config", "network_config", "scenario"),  # schema
+    *("flytoml", "scenario_files"),  # input: YAML or fly.toml -> Scenario
     *("geo", "paths", "network", "routing", "calibration", "workload", "cost"),  # model
     *("fleet", "engine"),  # engine: SimPy
     *("report", "plots"),  # report: tables and figures from the request log

@@ -14,7 +14,7 @@ from sim.network import (
     sample_rtt_ms,
     site_rtt_ms,
 )
-from sim.scenario import Network
+from sim.network_config import Network
 
 DEFAULTS = Network()
 Z99 = 2.3263  # standard normal 99th percentile

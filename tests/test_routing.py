@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from sim.data import cities, regions
+from sim.network_config import Network
 from sim.routing import anycast_ranking, edge_sites, region_order, site_rtt_matrix
-from sim.scenario import Network
 
 DEFAULTS = Network()
 

@@ -1,0 +1,147 @@
+"""The `app` section of a scenario: the app as its fly.toml and `fly scale` describe it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from sim.checks import did_you_mean, region_code
+from sim.data import machine_prices
+from sim.fields import Megabytes, NonNegativeMs, PositiveMs, Seconds, Strict
+
+
+class App(Strict):
+    """The app as its fly.toml and `fly scale` describe it."""
+
+    primary_region: str = Field(description="PRIMARY_REGION: where writes and the database live")
+    vm: str = Field("shared-cpu-1x", description="Machine preset")
+    memory_mb: Megabytes | None = Field(
+        None, ge=256, le=131072, description="RAM [MB]; preset minimum if unset"
+    )
+    machines_per_region: int = Field(
+        1, ge=1, le=1000, description="Machines in each region of a set"
+    )
+    scale_count: int | None = Field(
+        None,
+        ge=1,
+        le=10_000,
+        description="Machines per region set, spread as `fly scale count N --region <set>` "
+        "does (round-robin from the first region); replaces machines_per_region",
+    )
+    concurrency: int = Field(
+        20, ge=1, le=100_000, description="requests one Machine serves at once; more queue"
+    )
+    service_ms: PositiveMs = Field(20.0, description="mean app time per request [ms] (assumption)")
+    service_cv: float = Field(
+        1.0, ge=0.0, le=10.0, description="coefficient of variation of app time (1 = exponential)"
+    )
+    writes: Literal["replay", "direct"] = Field(
+        "replay",
+        description="`replay`: fly-replay from the edge to the primary; "
+        "`direct`: each write query crosses to the primary",
+    )
+    replay_decision_ms: NonNegativeMs = Field(
+        2.0, description="time for a non-primary Machine to answer fly-replay [ms] (assumption)"
+    )
+    dedicated_ipv4: bool = Field(False, description="a dedicated IPv4 address ($2/month)")
+    soft_limit: int = Field(
+        20,
+        ge=1,
+        le=100_000,
+        description="fly.toml concurrency soft_limit per Machine (Fly default 20)",
+    )
+    hard_limit: int | None = Field(
+        None, ge=1, le=100_000, description="fly.toml concurrency hard_limit (Fly default: none)"
+    )
+    concurrency_type: Literal["connections", "requests"] = Field(
+        "connections",
+        description="fly.toml concurrency type; for HTTP both count one per request in flight, "
+        "since with `connections` the proxy opens a connection per request (fly.md 3.2)",
+    )
+    queue_timeout_s: Seconds = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="wait in the proxy queue before a request fails (assumption)",
+    )
+    auto_stop: Literal["off", "stop", "suspend"] = Field(
+        "off", description="auto_stop_machines: stop or suspend idle Machines"
+    )
+    auto_start: bool = Field(True, description="auto_start_machines")
+    min_machines_running: int = Field(
+        0, ge=0, le=1000, description="Machines kept running in the primary region"
+    )
+    autostop_interval_s: Seconds = Field(
+        300.0, gt=0, le=86_400,
+        description="how often the proxy checks for excess Machines "
+        "(Fly: 'every few minutes'; assumption)",
+    )  # fmt: skip
+    cold_start_s: Seconds = Field(
+        2.0,
+        ge=0,
+        le=600,
+        description="start of a stopped Machine incl. app boot (Fly: '~2+ seconds')",
+    )
+    resume_s: Seconds = Field(
+        0.4, ge=0, le=600, description="resume of a suspended Machine (measured 403 ms)"
+    )
+
+    @field_validator("primary_region")
+    @classmethod
+    def _primary(cls, value: str, info: ValidationInfo) -> str:
+        return region_code(value, info)
+
+    @field_validator("vm")
+    @classmethod
+    def _vm(cls, value: str) -> str:
+        presets = sorted(set(machine_prices()["preset"]))
+        if value not in presets:
+            hint = did_you_mean(value, presets)
+            raise ValueError(
+                f"{value!r} is not a Fly Machine preset{hint}; allowed: {', '.join(presets)}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _limits(self):
+        if self.hard_limit is not None and self.hard_limit < self.soft_limit:
+            raise ValueError(
+                f"app.hard_limit: {self.hard_limit} is below soft_limit {self.soft_limit}"
+            )
+        memory_mb = self.memory_mb or int(
+            machine_prices().loc[machine_prices()["preset"] == self.vm, "memory_mb"].min()
+        )
+        if self.auto_stop == "suspend" and memory_mb > 2048:
+            raise ValueError(
+                f"app.auto_stop: 'suspend' needs at most 2048 MB of memory (got {memory_mb}); "
+                "Fly suspends only Machines up to 2 GB: use 'stop'"
+            )
+        if self.scale_count is None and self.min_machines_running > self.machines_per_region:
+            raise ValueError(
+                f"app.min_machines_running: {self.min_machines_running} exceeds "
+                f"machines_per_region {self.machines_per_region}"
+            )
+        return self
+
+    def machines_in(self, region_set: tuple[str, ...]) -> list[int]:
+        """Machines in each region of a set, in the set's order."""
+        if self.scale_count is None:
+            return [self.machines_per_region] * len(region_set)
+        each, extra = divmod(self.scale_count, len(region_set))
+        return [each + (i < extra) for i in range(len(region_set))]
+
+    @model_validator(mode="after")
+    def _memory(self):
+        if self.memory_mb is None:
+            return self
+        rows = machine_prices()[machine_prices()["preset"] == self.vm]
+        cpus, kind = int(rows["cpus"].iloc[0]), rows["cpu_kind"].iloc[0]
+        low, high = int(rows["memory_mb"].min()), cpus * (2048 if kind == "shared" else 8192)
+        step = 256 if kind == "shared" else 2048  # Fly machine sizing rules (fly.md 2.1)
+        if not low <= self.memory_mb <= high or self.memory_mb % step:
+            raise ValueError(
+                f"app.memory_mb: {self.memory_mb} is not allowed for {self.vm}; "
+                f"use a multiple of {step} from {low} to {high}"
+            )
+        return self
