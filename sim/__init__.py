@@ -61,7 +61,7 @@ class Result:
 
     @cached_property
     def by_continent(self) -> pd.DataFrame:
-        return report.by_continent(self.requests)
+        return report.by_continent(self.requests, self.scenario.baseline)
 
     @cached_property
     def by_kind(self) -> pd.DataFrame:
@@ -69,6 +69,9 @@ class Result:
 
     def plot_cdf(self) -> Figure:
         return plots.plot_cdf(self.requests)
+
+    def plot_cost(self) -> Figure:
+        return plots.plot_cost(self.summary)
 
 
 def estimate(scenario: Scenario) -> Estimate:

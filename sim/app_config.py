@@ -87,6 +87,20 @@ class App(Strict):
         0.4, ge=0, le=600, description="resume of a suspended Machine (measured 403 ms)"
     )
 
+    rootfs_gb: float = Field(
+        0.5,
+        ge=0,
+        le=1000,
+        description="used root filesystem (image) of a Machine [GB]; billed while it is stopped "
+        "or suspended (assumption)",
+    )
+    volume_gb: float = Field(
+        0.0,
+        ge=0,
+        le=500,
+        description="a volume per Machine [GB] (fly.toml [mounts] initial_size); billed always",
+    )
+
     @field_validator("primary_region")
     @classmethod
     def _primary(cls, value: str, info: ValidationInfo) -> str:

@@ -157,11 +157,11 @@ def run(
     if not yes:
         estimate.check(source=str(scenario))
     note(
-        f"simulating {loaded.workload.requests:,} requests x {len(loaded.named_region_sets)} "
-        f"region sets (seed {loaded.seed}), about {estimate}"
+        f"simulating {loaded.workload.requests:,} requests x {len(loaded.candidates)} "
+        f"region sets and alternatives (seed {loaded.seed}), about {estimate}"
     )
     with tqdm(
-        total=loaded.workload.requests * len(loaded.named_region_sets), unit=" requests",
+        total=loaded.workload.requests * len(loaded.candidates), unit=" requests",
         unit_scale=True, delay=1, disable=True if quiet else None, file=sys.stderr,
         leave=False,
     ) as bar:  # fmt: skip

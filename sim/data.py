@@ -47,15 +47,41 @@ def database_sites() -> pd.DataFrame:
 
 
 @cache
+def alternative_sites() -> pd.DataFrame:
+    """Single-region hosts to compare with Fly (Hetzner, DigitalOcean, Render, Railway),
+    indexed by ``provider:code`` (e.g. ``hetzner:fsn1``): provider, kind (vps|paas), city,
+    country, continent, lat, lon [deg]."""
+    return pd.read_csv(data_path("alternative_sites.csv"), keep_default_na=False).set_index("site")
+
+
+@cache
+def alternative_plans() -> pd.DataFrame:
+    """Plans of the alternative hosts: provider, plan, sites (space-separated codes), vcpu,
+    ram_gb, usd_month, included_egress_gb, egress_usd_gb, fee_usd_month."""
+    return pd.read_csv(data_path("alternative_plans.csv"))
+
+
+@cache
+def database_plans() -> pd.DataFrame:
+    """Database price plans (Fly Managed Postgres, Neon, Supabase, PlanetScale, self-hosted),
+    indexed by ``provider:plan``: provider, usd_month, storage_usd_gb_month,
+    included_storage_gb, egress_usd_gb, included_egress_gb."""
+    return pd.read_csv(data_path("database_plans.csv")).set_index("plan")
+
+
+@cache
 def sites() -> pd.DataFrame:
-    """Every place a scenario can name: Fly regions, then external database regions.
+    """Every place a scenario can name: Fly regions, external database regions, and the
+    alternative hosts' sites.
 
     Columns: lat, lon, country, continent (what routing needs), plus the region table's.
     """
     external = database_sites()[["city", "country", "lat", "lon"]].copy()
     external["continent"] = external["country"].map(countries())
     external["status"] = "external"
-    return pd.concat([regions(), external])
+    hosts = alternative_sites()[["city", "country", "continent", "lat", "lon"]].copy()
+    hosts["status"] = "alternative"
+    return pd.concat([regions(), external, hosts])
 
 
 @cache

@@ -43,6 +43,13 @@ DES_REQUESTS_PER_S = 14_000  # seed scenario, 0.2M-0.8M requests, 2-core VM (arc
 PEAK_BYTES_PER_REQUEST = 600  # peak RSS growth per request in the same runs: 440-620 B
 LARGE_SECONDS = 600  # beyond this, or LARGE_BYTES, a run needs --yes / allow_large
 LARGE_BYTES = 4e9
+ONE_SERVER = {  # an alternative host: one server, always on, no proxy limits
+    "machines_per_region": 1,
+    "scale_count": None,
+    "auto_stop": "off",
+    "min_machines_running": 0,
+    "hard_limit": None,
+}
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,7 @@ class Estimate:
 
     @classmethod
     def of(cls, scenario: Scenario) -> Estimate:
-        requests = scenario.workload.requests * len(scenario.named_region_sets)
+        requests = scenario.workload.requests * len(scenario.candidates)
         return cls(requests, requests / DES_REQUESTS_PER_S, requests * PEAK_BYTES_PER_REQUEST)
 
     def __str__(self) -> str:
@@ -110,10 +117,10 @@ def simulate(
         scenario.users.mobile_share,
         np.random.default_rng(streams["users"]),
     )
-    names = list(scenario.named_region_sets)
+    names = list(scenario.candidates)
     runs = [
         simulate_region_set(scenario, name, codes, users, streams, progress)
-        for name, codes in scenario.named_region_sets.items()
+        for name, codes in scenario.candidates.items()
     ]
     log = pd.concat([r.requests for r in runs], ignore_index=True)
     log["region_set"] = pd.Categorical(log["region_set"], categories=names)
@@ -131,9 +138,20 @@ def simulate_region_set(
     streams: dict[str, np.random.SeedSequence],
     progress: Callable[[int], object] | None = None,
 ) -> Run:
-    """Request log and Machine table of one region set."""
+    """Request log and Machine table of one region set, or of an alternative host: one
+    always-on server at one site, reached straight over the internet (no anycast edge, so
+    handshakes cross the whole distance), with its database beside it unless the scenario's
+    database is a managed one elsewhere."""
     rng = {key: np.random.default_rng(seed) for key, seed in streams.items()}
-    table, net, app, db = regions(), scenario.network, scenario.app, scenario.database
+    net, app, db = scenario.network, scenario.app, scenario.database
+    db_region = scenario.database_region
+    replicas = scenario.replicas_in(region_set) - {db_region}
+    if name in scenario.alternatives:
+        table, edges, replicas = sites(), list(region_set), frozenset()
+        db_region = db_region if ":" in db_region else name
+        app = app.model_copy(update=ONE_SERVER | {"primary_region": name})
+    else:
+        table, edges = regions(), edge_sites(regions(), region_set, net.edges)
     n = scenario.workload.requests
 
     offsets = np.array([utc_offset_hours(tz) for tz in users["timezone"]])
@@ -145,7 +163,6 @@ def simulate_region_set(
     outages = Outages.from_faults(scenario.faults)
 
     # Anycast: each user's edges, best first; a user whose edge is down lands on the next one.
-    edges = edge_sites(table, region_set, net.edges)
     missed = rng["anycast"].random(len(users)) < net.anycast_miss_share
     ranked, route_km = anycast_ranking(users, table, edges, net, missed)
     edge = first_edge_up(ranked[user], edges, outages, 1000 * t_s)
@@ -176,15 +193,12 @@ def simulate_region_set(
     )
     client_edge_ms = one_rtt_ms * (1 + net.handshake_rtts * new_connection)
 
-    replicas = scenario.replicas_in(region_set) - {scenario.database_region}
     places = sites()  # Fly regions and managed database regions
-    region_db_km = site_distance_km(places, list(region_set), [scenario.database_region])[:, 0]
+    region_db_km = site_distance_km(places, list(region_set), [db_region])[:, 0]
     paths = Paths(
         edge_region_ms=edge_region,
         edge_region_floor_ms=floor_rtt_ms(site_distance_km(table, edges, list(region_set))),
-        region_db_ms=site_rtt_matrix(places, list(region_set), [scenario.database_region], net)[
-            :, 0
-        ],
+        region_db_ms=site_rtt_matrix(places, list(region_set), [db_region], net)[:, 0],
         region_db_floor_ms=floor_rtt_ms(region_db_km),
         region_order=order,
         has_replica=np.array([code in replicas for code in region_set]),
@@ -207,12 +221,12 @@ def simulate_region_set(
         z_db=rng["network"].standard_normal(n).tolist(),
     )
     out, machines, end_ms = run(
-        plan, paths, app, db.connections, scenario.database_region, outages, region_set, progress
+        plan, paths, app, db.connections, db_region, outages, region_set, progress
     )
 
     ok = out["outcome"] == 0
     served = out["served"].astype(int)
-    codes = pd.Index(table.index)
+    codes = pd.Index(sites().index)  # the same categories for every set, so logs concatenate
     log = pd.DataFrame(
         {
             "region_set": name,

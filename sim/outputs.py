@@ -13,6 +13,7 @@ import pandas as pd
 
 import sim
 from sim import report
+from sim.cost import alternative_plan, preset_memory_mb
 
 SHOWN = {
     "region_set": "region set",
@@ -24,28 +25,52 @@ SHOWN = {
     "p50_change_ms": "Δp50 ms",
     "p99_change_ms": "Δp99 ms",
     "cost_change_usd_month": "Δ$/month",
+    "slo_attainment": "SLO %",
+    "user_hours_saved_month": "user-h saved",
+    "usd_per_user_hour_saved": "$/user-h",
+}
+COST_ITEMS = {
+    "region_set": "region set",
+    "compute_usd_month": "compute",
+    "storage_usd_month": "storage",
+    "egress_usd_month": "egress",
+    "database_usd_month": "database",
+    "ipv4_usd_month": "IPv4",
+    "monthly_cost_usd": "total $/month",
 }
 DYNAMICS = {"error_rate": "failed %", "cold_starts": "cold starts", "stale_reads": "stale reads"}
 
 
 def format_summary(result: sim.Result) -> str:
-    """The terminal view: one row per region set, then p50 per continent."""
+    """The terminal view: one row per region set, p50 per continent, the bill by item, and
+    the verdict sentences."""
     table = shown(result.summary).set_index("region set")
     continents = report.continent_p50(result.requests)
     continents = continents.rename_axis(index="p50 ms by continent", columns=None)
+    bill = cost_items(result.summary).set_index("region set").rename_axis("$/month")
     return "\n".join(
         [
-            table.to_string(formatters=_formats(table)),
+            table.to_string(formatters=_formats(table), na_rep="-"),
             "",
             continents.to_string(float_format=lambda v: f"{v:,.0f}"),
+            "",
+            bill.to_string(float_format=lambda v: f"{v:,.2f}"),
+            "",
+            *result.summary["verdict"],
         ]
     )
+
+
+def cost_items(summary: pd.DataFrame) -> pd.DataFrame:
+    """The monthly bill of each region set by item [USD]."""
+    return summary[list(COST_ITEMS)].rename(columns=COST_ITEMS)
 
 
 def shown(summary: pd.DataFrame) -> pd.DataFrame:
     """The summary columns people read: latency, cost, changes, and the dynamics that occurred
     (failures as a percentage, cold starts, stale reads) when any region set has them."""
     table = summary[list(SHOWN)].rename(columns=SHOWN)
+    table["SLO %"] *= 100
     for column, title in DYNAMICS.items():
         if (summary[column] > 0).any():
             table[title] = summary[column] * (100 if column == "error_rate" else 1)
@@ -60,6 +85,8 @@ def _formats(table: pd.DataFrame) -> dict:
     formats["$/month"] = lambda v: f"{v:,.2f}"
     formats["Δ$/month"] = lambda v: f"{v:+,.2f}"
     formats["failed %"] = lambda v: f"{v:.2f}"
+    formats["SLO %"] = lambda v: f"{v:.1f}"
+    formats["$/user-h"] = lambda v: "-" if np.isnan(v) else f"{v:,.2f}"
     for column in ("Δp50 ms", "Δp99 ms"):
         formats[column] = signed
     return formats
@@ -74,6 +101,7 @@ def write_outputs(result: sim.Result, out: Path, source: Path) -> list[str]:
         "by_kind.csv": result.by_kind.to_csv(index=False).encode(),
         "requests.parquet": _parquet(result.requests),
         "latency_cdf.png": _png(result.plot_cdf()),
+        "cost_breakdown.png": _png(result.plot_cost()),
         "report.md": markdown_report(result, source).encode(),
     }
     for name, data in content.items():
@@ -109,18 +137,25 @@ def _png(figure) -> bytes:
 
 
 def markdown_report(result: sim.Result, source: Path) -> str:
-    """A short report.md: what ran, the summary, p50 per continent, and the chart."""
+    """report.md: what ran, the verdict, the summary, p50 per continent, the bill by item, what
+    each number means, and the charts."""
+    scenario = result.scenario
     summary = shown(result.summary)
     continents = report.continent_p50(result.requests).reset_index()
-    workload, app, users = result.scenario.workload, result.scenario.app, result.scenario.users
+    workload, app, users = scenario.workload, scenario.app, scenario.users
+    per_month = workload.rate_rps * 30 * 86_400
     return "\n".join(
         [
             f"# globalness: {source.name}",
             "",
             f"{workload.requests:,} requests per region set at {workload.rate_rps:g} req/s, "
             f"{workload.write_share:.0%} writes; {users.count:,} users placed by `{users.where}`; "
-            f"primary region `{app.primary_region}`, writes by `{app.writes}`; "
-            f"seed {result.scenario.seed}.",
+            f"primary region `{app.primary_region}`, writes by `{app.writes}`, database plan "
+            f"`{scenario.database.plan_or_default}`; seed {scenario.seed}.",
+            "",
+            "## Verdict",
+            "",
+            *[f"- {line}" for line in result.summary["verdict"]],
             "",
             "## Latency and cost per region set",
             "",
@@ -130,18 +165,47 @@ def markdown_report(result: sim.Result, source: Path) -> str:
             "",
             markdown_table(continents),
             "",
+            "## Monthly bill by item [USD]",
+            "",
+            markdown_table(cost_items(result.summary)),
+            "",
+            "## What the numbers mean",
+            "",
+            "- **p50/p90/p99 ms**: latency of successful requests, from the user's first byte "
+            "to the response (network, queueing, cold starts, app, database, replay).",
+            f"- **Δ**: change against the baseline `{scenario.baseline}`.",
+            f"- **SLO %**: share of all requests (failed ones count as misses) done within "
+            f"{scenario.verdict.slo_ms:g} ms (`verdict.slo_ms`).",
+            f"- **user-h saved**: per month, {per_month:,.0f} requests "
+            f"({workload.rate_rps:g} req/s x 30 days) x the mean latency saved per request "
+            "against the baseline, in hours; negative when users wait longer.",
+            "- **$/user-h**: the extra monthly cost over the user-hours saved (0 when the set "
+            "is also cheaper; blank when it saves no time).",
+            "- **compute**: each Machine's preset price x region multiplier for the share of the "
+            "month it was started (Fly bills per second); **storage**: rootfs of stopped or "
+            "suspended Machines and volumes; **egress**: responses to the internet by the edge's "
+            "region group, plus private-network transfer between regions (responses served "
+            "elsewhere, database queries from other regions, replication to replicas); "
+            "**database**: the plan, storage above its allowance and one plan per read "
+            "replica; **IPv4**: a dedicated address. Prices and dates: data/README.md.",
+            "",
             "![latency CDF](latency_cdf.png)",
+            "",
+            "![monthly cost by item](cost_breakdown.png)",
             "",
         ]
     )
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
-    """A GitHub markdown table: dollars to the cent, everything else to the unit."""
+    """A GitHub markdown table: dollars to the cent, everything else to the unit, NaN as -."""
 
     def cell(column: str, value) -> str:
         if isinstance(value, int | float | np.number) and not isinstance(value, bool):
-            return f"{value:,.2f}" if "$" in column else f"{value:,.0f}"
+            if np.isnan(value):
+                return "-"
+            cents = "$" in column or column in COST_ITEMS.values()
+            return f"{value:,.2f}" if cents else f"{value:,.0f}"
         return str(value)
 
     header = "| " + " | ".join(map(str, frame.columns)) + " |"
@@ -192,4 +256,10 @@ def describe(scenario: sim.Scenario) -> str:
             f"{code} {count}" for code, count in zip(codes, app.machines_in(codes), strict=True)
         )
         lines.append(f"region set {name}: Machines {machines}")
+    for site in scenario.alternatives:
+        plan = alternative_plan(site, app.memory_mb or preset_memory_mb(app.vm))
+        lines.append(
+            f"alternative {site}: one {plan['plan']} server ({plan['vcpu']:g} vCPU, "
+            f"{plan['ram_gb']:g} GB) at ${plan['usd_month'] + plan['fee_usd_month']:,.2f}/month"
+        )
     return "\n".join(lines)

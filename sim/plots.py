@@ -66,3 +66,43 @@ def plot_cdf(requests: pd.DataFrame) -> Figure:
         )
     ax.legend(loc="lower right")
     return fig
+
+
+COST_ITEMS = {
+    "compute_usd_month": "compute",
+    "storage_usd_month": "storage",
+    "egress_usd_month": "egress",
+    "database_usd_month": "database",
+    "ipv4_usd_month": "IPv4",
+}
+
+
+def plot_cost(summary: pd.DataFrame) -> Figure:
+    """The monthly bill of each region set, stacked by item (compute, storage, egress,
+    database, IPv4), with the total and its p50 at the end of each bar."""
+    table = summary.set_index("region_set")
+    fig = Chart(figsize=(8, 0.6 * len(table) + 2.2), layout="constrained")
+    ax = fig.subplots()
+    left = pd.Series(0.0, index=table.index)
+    for i, (column, label) in enumerate(COST_ITEMS.items()):
+        ax.barh(table.index, table[column], left=left, color=PALETTE[i], label=label)
+        left += table[column]
+    for name, total in table["monthly_cost_usd"].items():
+        ax.annotate(
+            f" ${total:,.2f}, p50 {table.at[name, 'p50_ms']:,.0f} ms",
+            (total, name),
+            va="center",
+        )
+    ax.invert_yaxis()
+    ax.set_xlim(0, table["monthly_cost_usd"].max() * 1.45)
+    ax.set_xlabel("monthly cost [USD, 30-day month]")
+    total = table["monthly_cost_usd"]
+    cheapest, dearest = total.idxmin(), total.idxmax()
+    biggest = table[list(COST_ITEMS)].sum().idxmax()
+    ax.set_title(
+        f"{dearest} costs ${total[dearest] - total[cheapest]:,.2f} a month more than "
+        f"{cheapest};\n{COST_ITEMS[biggest]} is the largest item over all of them"
+    )
+    fig.legend(loc="outside lower center", ncols=len(COST_ITEMS), fontsize="small")
+    ax.grid(True, axis="x", alpha=0.3)
+    return fig

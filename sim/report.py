@@ -8,11 +8,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.cost import monthly_cost
+from sim.cost import SECONDS_PER_MONTH, alternative_bill, fly_bill
 from sim.data import CONTINENTS
-from sim.scenario import Scenario
+from sim.scenario import Scenario, Verdict
 
 QUANTILES = {"p50_ms": 0.50, "p90_ms": 0.90, "p99_ms": 0.99}
+CONTINENT_PEOPLE = {
+    "AF": "African",
+    "AS": "Asian",
+    "EU": "European",
+    "NA": "North American",
+    "OC": "Oceanian",
+    "SA": "South American",
+}
 
 
 def latency_quantiles(requests: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -29,37 +37,90 @@ def latency_quantiles(requests: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 
 def summary(requests: pd.DataFrame, machines: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
-    """One row per region set: requests, failures, latency quantiles, cold starts, stale reads,
-    itemised monthly cost (compute from the Machines' running time), and the change against
-    the first set."""
+    """One row per region set (and alternative): requests, failures, latency quantiles, cold
+    starts, stale reads, SLO attainment, the itemised monthly bill, and the verdict against the
+    baseline: changes, user-hours of waiting saved a month, dollars per user-hour saved."""
     table = latency_quantiles(requests, ["region_set"])
     by_set = requests.groupby("region_set", observed=True, sort=True)
     table["error_rate"] = 1 - table["ok"] / table["requests"]
     table["cold_starts"] = by_set["cold_start_ms"].apply(lambda ms: int((ms > 0).sum()))
     table["stale_reads"] = by_set["stale_read"].sum().astype(int)
-    costs = []
-    for name in scenario.named_region_sets:
+    within = (requests["outcome"] == "ok") & (requests["total_ms"] <= scenario.verdict.slo_ms)
+    table["slo_attainment"] = within.groupby(requests["region_set"], observed=True).mean()
+    bills = []
+    for name, codes in scenario.candidates.items():
+        if name in scenario.alternatives:
+            bills.append(alternative_bill(scenario, name).rename(name))
+            continue
         rows = requests[(requests["region_set"] == name) & (requests["outcome"] == "ok")]
-        fleet = machines[machines["region_set"] == name]
-        started = (fleet["running_s"] / fleet["duration_s"]).groupby(fleet["region"]).sum()
-        costs.append(
-            monthly_cost(
-                scenario.app.vm,
-                scenario.app.memory_mb,
-                started.to_dict(),
-                scenario.app.dedicated_ipv4,
-                rows["edge"].to_numpy(),
-                rows["served_region"].to_numpy(),
-                scenario.workload.rate_rps,
-                scenario.workload.response_kb,
-            ).rename(name)
+        bills.append(fly_bill(scenario, codes, rows, machines[machines["region_set"] == name]))
+        bills[-1].name = name
+    table = table.join(pd.DataFrame(bills))
+    return verdicts(table, by_continent(requests, scenario.baseline), scenario).reset_index()
+
+
+def verdicts(table: pd.DataFrame, continents: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Changes against the baseline, user-hours saved, dollars per user-hour, and a sentence."""
+    base = table.loc[scenario.baseline]
+    table["p50_change_ms"] = table["p50_ms"] - base["p50_ms"]
+    table["p99_change_ms"] = table["p99_ms"] - base["p99_ms"]
+    table["cost_change_usd_month"] = table["monthly_cost_usd"] - base["monthly_cost_usd"]
+    requests_per_month = scenario.workload.rate_rps * SECONDS_PER_MONTH
+    saved_ms = base["mean_ms"] - table["mean_ms"]
+    table["user_hours_saved_month"] = requests_per_month * saved_ms / 3_600_000
+    table["usd_per_user_hour_saved"] = np.where(
+        table["user_hours_saved_month"] > 0,
+        table["cost_change_usd_month"].clip(lower=0) / table["user_hours_saved_month"],
+        np.nan,
+    )
+    change = continents.pivot(index="region_set", columns="continent", values="p50_change_ms")
+    table["verdict"] = [
+        sentence(name, row, change.loc[name], base["mean_ms"], scenario.verdict)
+        if name != scenario.baseline
+        else f"{name}: the baseline, p50 {row['p50_ms']:.0f} ms, p99 {row['p99_ms']:.0f} ms, "
+        f"${row['monthly_cost_usd']:,.2f} a month"
+        for name, row in table.iterrows()
+    ]
+    return table
+
+
+def sentence(
+    name: str, row: pd.Series, change: pd.Series, base_mean_ms: float, verdict: Verdict
+) -> str:
+    """The verdict on one region set, in one sentence built from its numbers."""
+    extra, hours = row["cost_change_usd_month"], row["user_hours_saved_month"]
+    price = f"for ${extra:,.2f} more" if extra > 0 else f"and it costs ${-extra:,.2f} less"
+    worth = verdict.usd_per_user_hour
+    if hours <= 0:
+        slower = row["mean_ms"] - base_mean_ms
+        wait = f"{slower:,.1f} ms more" if slower >= 0.05 else "no less"
+        text = (
+            f"{name}: users wait {wait} on average ({abs(hours):,.0f} user-hours a month "
+            f"more in all) {price}"
         )
-    table = table.join(pd.DataFrame(costs))
-    first = table.iloc[0]
-    table["p50_change_ms"] = table["p50_ms"] - first["p50_ms"]
-    table["p99_change_ms"] = table["p99_ms"] - first["p99_ms"]
-    table["cost_change_usd_month"] = table["monthly_cost_usd"] - first["monthly_cost_usd"]
-    return table.reset_index()
+        if extra >= 0 or hours == 0:
+            return f"{text}: not worth it"
+        saved_per_hour = -extra / -hours
+        text += f": ${saved_per_hour:,.2f} saved per user-hour lost"
+        if worth is None:
+            return text
+        judged = "worth it" if saved_per_hour >= worth else "not worth it"
+        return f"{text}, {judged} at ${worth:,.2f} a user-hour"
+    continent = change.idxmin()
+    where = (
+        f"{CONTINENT_PEOPLE[continent]} users wait {-change[continent]:.0f} ms less at p50"
+        if change[continent] <= -1
+        else f"users wait {base_mean_ms - row['mean_ms']:.1f} ms less on average"
+    )
+    text = f"{name}: {where} ({hours:,.0f} user-hours a month in all) {price}"
+    if extra <= 0:
+        return f"{text}: better on both counts"
+    per_hour = row["usd_per_user_hour_saved"]
+    text += f": ${per_hour:,.2f} per user-hour saved"
+    if worth is None:
+        return text
+    judged = "worth it" if per_hour <= worth else "not worth it"
+    return f"{text}, {judged} at ${worth:,.2f} a user-hour"
 
 
 def outcomes(requests: pd.DataFrame) -> pd.DataFrame:
@@ -67,9 +128,16 @@ def outcomes(requests: pd.DataFrame) -> pd.DataFrame:
     return requests.groupby(["region_set", "outcome"], observed=False).size().unstack(fill_value=0)
 
 
-def by_continent(requests: pd.DataFrame) -> pd.DataFrame:
-    """Latency quantiles per region set and user continent."""
-    return latency_quantiles(requests, ["region_set", "continent"]).reset_index()
+def by_continent(requests: pd.DataFrame, baseline: str | None = None) -> pd.DataFrame:
+    """Latency quantiles per region set and user continent; with a ``baseline`` set, the
+    change of p50 and p99 against it in each continent."""
+    table = latency_quantiles(requests, ["region_set", "continent"]).reset_index()
+    if baseline is not None:
+        base = table[table["region_set"] == baseline].set_index("continent")
+        for column in ("p50_ms", "p99_ms"):
+            change = table[column] - table["continent"].map(base[column]).astype(float)
+            table[column.replace("_ms", "_change_ms")] = change
+    return table
 
 
 def by_kind(requests: pd.DataFrame) -> pd.DataFrame:

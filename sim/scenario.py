@@ -23,8 +23,14 @@ from pydantic import (
 
 from sim.app_config import App
 from sim.checks import ScenarioError, did_you_mean, one_line, region_code, scenario_path
-from sim.data import CONTINENTS, countries, database_sites
-from sim.fields import File, Kilobytes, NonNegativeMs, Seconds, Share, Strict
+from sim.data import (
+    CONTINENTS,
+    alternative_sites,
+    countries,
+    database_plans,
+    database_sites,
+)
+from sim.fields import File, Kilobytes, NonNegativeMs, PositiveMs, Seconds, Share, Strict
 from sim.network_config import Network
 from sim.userfiles import read_traffic
 
@@ -191,6 +197,63 @@ class Database(Strict):
         description="after a write, replay that user's reads to the primary for this long [s]; "
         "0 = off",
     )  # fmt: skip
+    plan: str | None = Field(
+        None,
+        description="price plan (data/database_plans.csv): `fly-mpg:basic`...`fly-mpg:performance`"
+        ", `neon:launch-0.25cu`, `supabase:pro-micro`, `planetscale:ps-5`..., or `self-hosted` "
+        "(no bill of its own); unset: `fly-mpg:basic` in a Fly region, the provider's cheapest "
+        "plan in a managed region",
+    )
+    storage_gb: float = Field(
+        10.0, ge=0, le=1e6, description="database size [GB]; billed at the plan's rate (assumption)"
+    )
+    replica_usd_month: float | None = Field(
+        None,
+        ge=0,
+        le=1e6,
+        description="price of one read replica [USD/month]; unset: the plan's price (assumption: "
+        "Fly does not price cross-region replicas)",
+    )
+    replication_kb_per_write: Kilobytes = Field(
+        2.0, le=1e6,
+        description="write-ahead log a write sends to each replica [kB] (assumption)",
+    )  # fmt: skip
+    query_kb: Kilobytes = Field(
+        1.0, le=1e6,
+        description="result of one query [kB]; queries from another region cross the private "
+        "network (assumption)",
+    )  # fmt: skip
+
+    @field_validator("plan")
+    @classmethod
+    def _plan(cls, value: str | None) -> str | None:
+        if value is not None and value not in database_plans().index:
+            hint = did_you_mean(value, database_plans().index)
+            raise ValueError(
+                f"{value!r} is not a known database plan{hint}; "
+                f"allowed: {', '.join(database_plans().index)}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _plan_fits_region(self):
+        provider = self.region.split(":")[0] if self.region and ":" in self.region else "fly-mpg"
+        if self.plan and self.plan != "self-hosted" and self.plan.split(":")[0] != provider:
+            raise ValueError(
+                f"database.plan: {self.plan!r} is not offered where the database runs "
+                f"({self.region or 'a Fly region'}); use a {provider} plan or self-hosted"
+            )
+        return self
+
+    @property
+    def plan_or_default(self) -> str:
+        """The plan named, else Fly Managed Postgres Basic in a Fly region, else the managed
+        provider's cheapest plan."""
+        if self.plan:
+            return self.plan
+        provider = self.region.split(":")[0] if self.region and ":" in self.region else "fly-mpg"
+        offered = database_plans()[database_plans()["provider"] == provider]
+        return str(offered["usd_month"].idxmin())
 
     @field_validator("region")
     @classmethod
@@ -211,6 +274,25 @@ class Database(Strict):
         return value if value == "all" else [region_code(code, info) for code in value]
 
 
+class Verdict(Strict):
+    """What the verdict compares against, and the latency objective it counts."""
+
+    baseline: str | None = Field(
+        None, description="the region set or alternative the others are compared with; the first "
+        "region set if unset",
+    )  # fmt: skip
+    slo_ms: PositiveMs = Field(
+        300.0, description="latency objective: the share of requests that finish within it"
+    )
+    usd_per_user_hour: float | None = Field(
+        None,
+        gt=0,
+        le=1e6,
+        description="what an hour of your users' waiting is worth to you [USD]; the verdict "
+        "calls a set worth it when it saves time for less than this (no judgement if unset)",
+    )
+
+
 class Scenario(Strict):
     """A whole scenario: users, workload, app, database, network, region sets, seed."""
 
@@ -224,6 +306,42 @@ class Scenario(Strict):
     region_sets: list[list[str]] | dict[str, list[str]] = Field(
         description="candidate region sets, as lists (labelled a+b+c) or a mapping of name to list"
     )
+    alternatives: list[str] = Field(
+        default_factory=list,
+        description="single-region hosts run on the same workload, without an anycast edge: "
+        "`hetzner:fsn1`, `digitalocean:fra1`, `render:frankfurt`, `railway:us-west2`... "
+        "(data/alternative_sites.csv); each is one server of the cheapest plan with the app's "
+        "memory, its database beside it",
+    )
+    verdict: Verdict = Verdict()
+
+    @field_validator("alternatives")
+    @classmethod
+    def _alternatives(cls, value: list[str]) -> list[str]:
+        for site in value:
+            if site not in alternative_sites().index:
+                hint = did_you_mean(site, alternative_sites().index)
+                raise ValueError(
+                    f"{site!r} is not a known alternative host{hint}; "
+                    "data/alternative_sites.csv lists them"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("an alternative is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _baseline_known(self):
+        names = self.named_region_sets
+        clash = set(names) & set(self.alternatives)
+        if clash:
+            raise ValueError(f"alternatives: {sorted(clash)[0]!r} is also a region set's name")
+        baseline = self.verdict.baseline
+        if baseline is not None and baseline not in self.candidates:
+            hint = did_you_mean(baseline, self.candidates)
+            raise ValueError(
+                f"verdict.baseline: {baseline!r} is neither a region set nor an alternative{hint}"
+            )
+        return self
 
     @field_validator("region_sets")
     @classmethod
@@ -281,6 +399,16 @@ class Scenario(Strict):
         if isinstance(sets, dict):
             return {name: tuple(codes) for name, codes in sets.items()}
         return {"+".join(codes): tuple(codes) for codes in sets}
+
+    @property
+    def candidates(self) -> dict[str, tuple[str, ...]]:
+        """What the run compares: the region sets, then each alternative host as a set of its
+        one site."""
+        return {**self.named_region_sets, **{site: (site,) for site in self.alternatives}}
+
+    @property
+    def baseline(self) -> str:
+        return self.verdict.baseline or next(iter(self.named_region_sets))
 
     @property
     def database_region(self) -> str:

@@ -1,9 +1,21 @@
 """Monthly bills against the Fly.io pricing page (fly.md 2.1, 2.2, 2.5; captured 2025-08-19)."""
 
 import numpy as np
+import pandas as pd
 import pytest
+from conftest import small_scenario
 
-from sim.cost import compute_usd_month, egress_usd_month, machine_usd_month, monthly_cost
+import sim
+from sim.cost import (
+    compute_usd_month,
+    database_traffic_usd_month,
+    database_usd_month,
+    egress_usd_month,
+    machine_usd_month,
+    storage_usd_month,
+)
+
+ITEMS = ("compute", "storage", "egress", "database", "ipv4")
 
 
 @pytest.mark.parametrize(
@@ -74,16 +86,62 @@ def test_egress_is_linear_in_bytes_requests_and_path_shares():
     assert egress_usd_month(np.array([]), np.array([]), 1e6, 20.0) == 0.0
 
 
-def test_monthly_cost_items_add_up_and_ipv4_costs_two_dollars():
+def test_stopped_machines_pay_their_rootfs_and_volumes_are_always_billed():
+    # rootfs of a stopped Machine $0.15/GB-month; volumes $0.15/GB-month (fly.md 2.3, 2.4)
+    machines = pd.DataFrame(
+        {"region": ["iad", "iad"], "running_s": [0.0, 50.0], "duration_s": [100.0, 100.0]}
+    )
+    assert storage_usd_month(machines, rootfs_gb=1.0, volume_gb=0) == pytest.approx(0.15 * 1.5)
+    assert storage_usd_month(machines, rootfs_gb=0, volume_gb=10) == pytest.approx(2 * 1.50)
+    always_on = machines.assign(running_s=100.0)
+    assert storage_usd_month(always_on, rootfs_gb=1.0, volume_gb=0) == 0.0
+
+
+def test_managed_postgres_plan_with_storage_and_replicas():
+    # Fly MPG Basic $38/month + $0.28 per provisioned GB (fly.md 2.7)
+    assert database_usd_month("fly-mpg:basic", 10, 0, None) == pytest.approx(38 + 2.80)
+    assert database_usd_month("fly-mpg:basic", 10, 2, None) == pytest.approx(3 * 40.80)
+    assert database_usd_month("fly-mpg:basic", 10, 2, 5.0) == pytest.approx(40.80 + 10.0)
+    assert database_usd_month("self-hosted", 500, 3, None) == 0.0
+
+
+def test_database_traffic_leaves_the_database_region_at_its_private_rate():
+    # 1e6 query results of 1 kB = 1 GB out of iad (North America private $0.006/GB)
+    assert database_traffic_usd_month(1e6, 1.0, 0, 0, 2.0, "iad") == pytest.approx(0.006)
+    # 1e6 writes x 2 kB to each of 2 replicas = 4 GB out of syd (Oceania $0.015/GB)
+    assert database_traffic_usd_month(0, 1.0, 1e6, 2, 2.0, "syd") == pytest.approx(4 * 0.015)
+    assert database_traffic_usd_month(1e6, 1.0, 1e6, 2, 2.0, "neon:aws-us-east-1") == 0.0
+
+
+def test_bill_items_add_up_and_ipv4_costs_two_dollars():
     # dedicated IPv4 $2/month (fly.md 2.5)
-    edge, served = np.array(["lhr", "gru"]), np.array(["iad", "gru"])
-    args = ("shared-cpu-1x", 512, {"iad": 2, "gru": 1})
-    without = monthly_cost(*args, False, edge, served, 10.0, 20.0)
-    with_ip = monthly_cost(*args, True, edge, served, 10.0, 20.0)
-    for bill in (without, with_ip):
-        parts = bill[["compute_usd_month", "egress_usd_month", "ipv4_usd_month"]]
-        assert bill["monthly_cost_usd"] == pytest.approx(parts.sum())
-    assert with_ip["monthly_cost_usd"] - without["monthly_cost_usd"] == pytest.approx(2.00)
-    assert without["compute_usd_month"] == pytest.approx(compute_usd_month(*args))
-    # 10 rps x 2,592,000 s x 20 kB = 518.4 GB, half lhr->iad, half in gru
-    assert without["egress_usd_month"] == pytest.approx(518.4 * (0.026 + 0.04) / 2)
+    bills = [
+        sim.run(small_scenario(app={"primary_region": "iad", "dedicated_ipv4": ip})).summary
+        for ip in (False, True)
+    ]
+    for bill in bills:
+        items = bill[[f"{item}_usd_month" for item in ITEMS]].sum(axis=1)
+        assert np.allclose(items, bill["monthly_cost_usd"])
+    assert np.allclose(bills[1]["ipv4_usd_month"] - bills[0]["ipv4_usd_month"], 2.00)
+
+
+def test_compute_is_linear_in_machine_count_in_a_run():
+    one, two = (
+        sim.run(small_scenario(app={"primary_region": "iad", "machines_per_region": m})).summary
+        for m in (1, 2)
+    )
+    assert np.allclose(two["compute_usd_month"], 2 * one["compute_usd_month"])
+
+
+def test_auto_stop_never_costs_more_than_always_on():
+    sparse = {"requests": 300, "rate_rps": 0.05}
+    bills = {
+        mode: sim.run(
+            small_scenario(workload=sparse, app={"primary_region": "iad", "auto_stop": mode})
+        ).summary.set_index("region_set")
+        for mode in ("off", "stop", "suspend")
+    }
+    for mode in ("stop", "suspend"):
+        assert (bills[mode]["compute_usd_month"] <= bills["off"]["compute_usd_month"]).all()
+        assert (bills[mode]["monthly_cost_usd"] <= bills["off"]["monthly_cost_usd"]).all()
+    assert bills["stop"].at["iad+fra+sin", "storage_usd_month"] > 0  # stopped: rootfs billed

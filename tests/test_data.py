@@ -66,3 +66,30 @@ def test_data_found_from_another_working_directory(tmp_path, monkeypatch):
 def test_missing_data_file_names_the_file():
     with pytest.raises(FileNotFoundError, match="no_such_table.csv"):
         data_path("no_such_table.csv")
+
+
+def test_alternative_hosts_have_plans_at_every_site_and_known_prices():
+    from sim.data import CONTINENTS, alternative_plans, alternative_sites
+
+    hosts, plans = alternative_sites(), alternative_plans()
+    assert set(hosts["continent"]) <= set(CONTINENTS)  # "NA" is North America, not missing
+    offered = {
+        f"{p}:{code}"
+        for p, codes in zip(plans["provider"], plans["sites"], strict=True)
+        for code in codes.split()
+    }
+    assert offered == set(hosts.index)
+    do = plans[(plans["provider"] == "digitalocean") & (plans["ram_gb"] == 1)]
+    assert do["usd_month"].tolist() == [6]  # DigitalOcean Basic 1 vCPU / 1 GB (alternatives.md 1.3)
+    railway = plans[(plans["provider"] == "railway") & (plans["vcpu"] == 1)]
+    assert railway["usd_month"].tolist() == [20 * 1 + 10 * 1]  # $20/vCPU + $10/GB (1.5)
+
+
+def test_database_plans_include_fly_managed_postgres_and_self_hosted():
+    from sim.data import database_plans
+
+    plans = database_plans()
+    assert plans.at["fly-mpg:basic", "usd_month"] == 38  # fly.md 2.7
+    assert plans.at["fly-mpg:basic", "storage_usd_gb_month"] == 0.28
+    assert plans.loc["self-hosted", ["usd_month", "storage_usd_gb_month"]].sum() == 0
+    assert set(plans["provider"]) >= {"fly-mpg", "neon", "supabase", "planetscale"}

@@ -250,3 +250,31 @@ def test_estimate_grows_with_requests_and_refuses_beyond_the_limits():
     small.check()
     with pytest.raises(sim.ScenarioError, match="need --yes"):
         big.check()
+
+
+def test_an_alternative_host_has_no_edge_so_handshakes_cross_the_whole_path():
+    """A single server (Hetzner in Falkenstein) against Fly in Frankfurt, for users in Asia:
+    every Fly user meets an edge near home; the server's users go all the way for each
+    handshake round trip (DESIGN.md: a baseline without an edge)."""
+
+    def p50(share: float) -> pd.Series:
+        result = sim.run(
+            small_scenario(
+                users={"where": {"AS": 1.0}},
+                app={"primary_region": "fra"},
+                region_sets=[["fra"]],
+                alternatives=["hetzner:fsn1"],
+                network={"new_connection_share": share},
+            )
+        )
+        log = result.requests
+        alone = log[log["region_set"] == "hetzner:fsn1"]
+        assert (alone["edge"] == "hetzner:fsn1").all()
+        assert (alone["served_region"] == "hetzner:fsn1").all()
+        assert (alone["replay_ms"] == 0).all()
+        return result.summary.set_index("region_set")["p50_ms"]
+
+    reused, fresh = p50(0.0), p50(1.0)
+    # with every connection new, the server's users pay 2 more round trips to Germany
+    assert fresh["hetzner:fsn1"] - fresh["fra"] > 100
+    assert abs(reused["hetzner:fsn1"] - reused["fra"]) < 0.25 * reused["fra"]

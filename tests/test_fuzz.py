@@ -40,6 +40,8 @@ BASE = {
     "workload": {**SMALL["workload"], "daily": {"peak_hour": 20}},
     "network": {"model": packaged_rtt_model().model_dump()},
     "faults": [{"region": "iad", "start_s": 60, "duration_s": 30}],
+    "alternatives": ["hetzner:fsn1"],
+    "verdict": {"baseline": "iad", "slo_ms": 250, "usd_per_user_hour": 1.0},
 }
 BASE_TEXT = yaml.safe_dump(BASE)
 

@@ -25,7 +25,7 @@ def test_scenario_runs(path):
         workload = {**scenario.workload.model_dump(), "requests": scenario.workload.requests // 10}
         small = sim.build_scenario({**scenario.model_dump(), "workload": workload})
     result = sim.run(small)
-    assert list(result.summary["region_set"]) == list(scenario.named_region_sets)
+    assert list(result.summary["region_set"]) == list(scenario.candidates)
     assert (result.summary["requests"] == small.workload.requests).all()
     assert (result.summary["monthly_cost_usd"] > 0).all()
 
