@@ -123,12 +123,9 @@ class App(Strict):
             raise ValueError(
                 f"app.hard_limit: {self.hard_limit} is below soft_limit {self.soft_limit}"
             )
-        memory_mb = self.memory_mb or int(
-            machine_prices().loc[machine_prices()["preset"] == self.vm, "memory_mb"].min()
-        )
-        if self.auto_stop == "suspend" and memory_mb > 2048:
+        if self.auto_stop == "suspend" and self.ram_mb > 2048:
             raise ValueError(
-                f"app.auto_stop: 'suspend' needs at most 2048 MB of memory (got {memory_mb}); "
+                f"app.auto_stop: 'suspend' needs at most 2048 MB of memory (got {self.ram_mb}); "
                 "Fly suspends only Machines up to 2 GB: use 'stop'"
             )
         if self.scale_count is None and self.min_machines_running > self.machines_per_region:
@@ -137,6 +134,12 @@ class App(Strict):
                 f"machines_per_region {self.machines_per_region}"
             )
         return self
+
+    @property
+    def ram_mb(self) -> int:
+        """A Machine's RAM [MB]: memory_mb, else the preset's smallest size."""
+        presets = machine_prices()
+        return self.memory_mb or int(presets.loc[presets["preset"] == self.vm, "memory_mb"].min())
 
     def machines_in(self, region_set: tuple[str, ...]) -> list[int]:
         """Machines in each region of a set, in the set's order."""

@@ -161,7 +161,8 @@ def fly_bill(
 
 
 def alternative_plan(site: str, memory_mb: int) -> pd.Series:
-    """The cheapest plan of an alternative host at ``site`` with at least ``memory_mb``."""
+    """The cheapest plan of an alternative host at ``site`` with at least ``memory_mb`` (its
+    largest plan when none has enough)."""
     provider, code = site.split(":", 1)
     plans = alternative_plans()
     offered_here = plans["sites"].str.split().map(lambda codes: code in codes)
@@ -176,7 +177,7 @@ def alternative_bill(scenario: Scenario, site: str) -> pd.Series:
     when the scenario's database is outside Fly (a Fly database runs beside the app, on the
     same server, at no extra price: assumption)."""
     app, database, workload = scenario.app, scenario.database, scenario.workload
-    plan = alternative_plan(site, app.memory_mb or preset_memory_mb(app.vm))
+    plan = alternative_plan(site, app.ram_mb)
     egress_gb = workload.rate_rps * SECONDS_PER_MONTH * workload.response_kb * 1000 / BYTES_PER_GB
     external = database.region is not None and ":" in database.region
     items = {
@@ -192,11 +193,6 @@ def alternative_bill(scenario: Scenario, site: str) -> pd.Series:
         "ipv4_usd_month": 0.0,
     }
     return with_total(items)
-
-
-def preset_memory_mb(vm: str) -> int:
-    presets = machine_prices()
-    return int(presets.loc[presets["preset"] == vm, "memory_mb"].min())
 
 
 def with_total(items: dict[str, float]) -> pd.Series:

@@ -13,7 +13,7 @@ import pandas as pd
 
 import sim
 from sim import report
-from sim.cost import alternative_plan, preset_memory_mb
+from sim.cost import alternative_plan
 
 SHOWN = {
     "region_set": "region set",
@@ -249,7 +249,8 @@ def describe(scenario: sim.Scenario) -> str:
         f"{app.concurrency_type} soft {app.soft_limit} hard {hard}, auto_stop {app.auto_stop}, "
         f"auto_start {str(app.auto_start).lower()}, min_machines_running "
         f"{app.min_machines_running}, writes by {app.writes}",
-        f"database: {scenario.database_region}, replicas {replicas}",
+        f"database: {scenario.database_region}, plan {database.plan_or_default}, "
+        f"replicas {replicas}",
     ]
     for name, codes in scenario.named_region_sets.items():
         machines = ", ".join(
@@ -257,7 +258,7 @@ def describe(scenario: sim.Scenario) -> str:
         )
         lines.append(f"region set {name}: Machines {machines}")
     for site in scenario.alternatives:
-        plan = alternative_plan(site, app.memory_mb or preset_memory_mb(app.vm))
+        plan = alternative_plan(site, app.ram_mb)
         lines.append(
             f"alternative {site}: one {plan['plan']} server ({plan['vcpu']:g} vCPU, "
             f"{plan['ram_gb']:g} GB) at ${plan['usd_month'] + plan['fee_usd_month']:,.2f}/month"
