@@ -48,7 +48,8 @@ unit, or a string with a unit: durations `400ms`, `90s`, `15m`, `24h`, `1h30m`; 
 
 A fly.toml can stand in for a scenario (`globalness run fly.toml`): it sets the `app` keys
 its file states (primary region, VM size and memory, concurrency type and limits,
-auto-stop/auto-start, `min_machines_running`); the rest keep these defaults.
+auto-stop/auto-start, `min_machines_running`, the `[mounts]` volume size); the rest keep these
+defaults.
 
 ```yaml
 seed: 42

@@ -48,6 +48,7 @@ def read_fly_toml(path: Path) -> tuple[dict, dict[str, str]]:
         **_primary_region(config),
         **_service_fields(service, service_key),
         **_vm_fields(_vm_of(config, group), path),
+        **_volume_fields(config, group, path),
     }
     data: dict = {"app": {field: value for field, (value, _) in fields.items()}}
     origins = {f"app.{field}": key for field, (_, key) in fields.items()}
@@ -195,3 +196,18 @@ def _preset(vm: dict) -> Fields:
         prefix = PRESET_PREFIX.get(vm["cpu_kind"], vm["cpu_kind"])
     cpus = vm.get("cpus", cpus)
     return {"vm": (f"{prefix}-{cpus}x", "vm.cpus" if "cpus" in vm else "vm.cpu_kind")}
+
+
+def _volume_fields(config: dict, group: str, path: Path) -> Fields:
+    """The volume each Machine of the serving group mounts ([mounts] or [[mounts]]), in GB:
+    its initial_size, or Fly's default of 1 GB (fly.md 2.4)."""
+    for mount in _tables(config.get("mounts")):
+        if group in (mount.get("processes") or [group]):
+            size = mount.get("initial_size", "1gb")
+            try:
+                volume_gb = megabytes(size) / 1024
+            except ValueError as error:
+                raise ScenarioError(f"{path}: mounts.initial_size: {error}") from None
+            key = "mounts.initial_size" if "initial_size" in mount else "mounts"
+            return {"volume_gb": (volume_gb, key)}
+    return {}

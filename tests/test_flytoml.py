@@ -180,6 +180,21 @@ EXPECTED: dict[str, dict | str] = {
     ),
 }
 
+# [mounts] of the serving group: a volume per Machine of its initial_size, else Fly's 1 GB.
+VOLUMES_GB = {
+    "006-remix-run-indie-stack.toml": 1.0,
+    "011-kentcdodds-kentcdodds-com.toml": 1.0,
+    "012-jrey8343-nohead-rs.toml": 1.0,
+    "013-mennotech-tallibase.toml": 1.0,  # initial_size = "1GB"
+    "016-gleam-lang-packages.toml": 1.0,
+    "017-tmm1-flyapp-mastodon.toml": 1.0,
+    "019-justenriquez19-questly-assistant.toml": 1.0,  # no processes: every group mounts it
+    "023-Jorge-Medina-Diaz-universo-profesional.toml": 5.0,  # initial_size = "5gb"
+    "033-johan-weitner-studio-kanban.toml": 1.0,
+}  # 026 nests [[vm.mounts]] under [vm], which is not a fly.toml key: no volume
+for name, volume_gb in VOLUMES_GB.items():
+    EXPECTED[name]["app"]["volume_gb"] = volume_gb
+
 
 def refusal(path: Path) -> str:
     """The one-line ScenarioError message for a file that cannot be simulated."""
@@ -415,3 +430,11 @@ def test_count_spreads_machines_like_fly_scale_count():
     assert scenario.app.machines_in(("ams", "iad", "sin")) == [2, 2, 1]
     with pytest.raises(ScenarioError, match="app.scale_count: 2 Machines cannot cover the 3"):
         load_scenario(path, region_sets=[["ams", "iad", "sin"]], scale_count=2)
+
+
+def test_a_volume_of_another_process_group_is_not_the_apps(tmp_path):
+    text = '[http_service]\nprocesses = ["web"]\n[[mounts]]\nprocesses = ["worker"]\n'
+    data, _ = read_fly_toml(write(tmp_path, text + 'initial_size = "50gb"\n'))
+    assert "volume_gb" not in data["app"]
+    data, origins = read_fly_toml(write(tmp_path, HTTP + '[mounts]\ninitial_size = "20gb"\n'))
+    assert data["app"]["volume_gb"] == 20.0 and origins["app.volume_gb"] == "mounts.initial_size"
