@@ -73,6 +73,18 @@ class Result:
     def plot_cost(self) -> Figure:
         return plots.plot_cost(self.summary)
 
+    def plot_cost_latency(self) -> Figure:
+        return plots.plot_cost_latency(self.summary)
+
+    def plot_continents(self) -> Figure:
+        return plots.plot_continents(self.by_continent)
+
+    def plot_parts(self) -> Figure:
+        return plots.plot_parts(self.requests)
+
+    def plot_daily(self) -> Figure:
+        return plots.plot_daily(self.requests)
+
 
 def estimate(scenario: Scenario) -> Estimate:
     """About how long the run takes and how much memory it needs, before running it."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
@@ -17,6 +18,8 @@ from sim.report import QUANTILES, latency_cdf, latency_quantiles
 # Okabe & Ito (2008) colour-blind-safe palette; region set i always gets colour i.
 LOG_TICKS_MS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000)
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+# Latency parts, network first: blues for the network, then warm colours (Okabe & Ito again)
+PART_COLOURS = ("#0072B2", "#56B4E9", "#F0E442", "#D55E00", "#009E73", "#CC79A7", "#E69F00")
 
 
 class Chart(Figure):
@@ -105,4 +108,146 @@ def plot_cost(summary: pd.DataFrame) -> Figure:
     )
     fig.legend(loc="outside lower center", ncols=len(COST_ITEMS), fontsize="small")
     ax.grid(True, axis="x", alpha=0.3)
+    return fig
+
+
+def colours(names) -> dict[str, str]:
+    """Region set -> colour, in the order of the scenario's candidates (the log's categories)."""
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+
+
+def pareto_front(cost: pd.Series, p99: pd.Series) -> list[str]:
+    """The sets no other set beats on both cost and p99 (lower is better), by cost."""
+    order = cost.sort_values(kind="stable").index
+    front, best = [], float("inf")
+    for name in order:
+        if p99[name] < best:
+            front.append(name)
+            best = p99[name]
+    return front
+
+
+def plot_cost_latency(summary: pd.DataFrame) -> Figure:
+    """p99 latency against monthly cost, one point per region set, the Pareto front drawn."""
+    table = summary.set_index("region_set")
+    cost, p99 = table["monthly_cost_usd"], table["p99_ms"]
+    fig = Chart(figsize=(7, 4.5), layout="constrained")
+    ax = fig.subplots()
+    front = pareto_front(cost, p99)
+    ax.plot(cost[front], p99[front], "--", color="grey", lw=1, label="Pareto front", zorder=1)
+    for name, colour in colours(table.index).items():
+        ax.scatter(cost[name], p99[name], s=70, color=colour, zorder=2)
+        ax.annotate(f"  {name}", (cost[name], p99[name]), va="center", fontsize="small")
+    ax.set_xlabel("monthly cost [USD]")
+    ax.set_ylabel("p99 latency [ms]")
+    ax.set_xlim(0, cost.max() * 1.35)
+    ax.set_ylim(0, p99.max() * 1.15)
+    ax.grid(True, alpha=0.3)
+    beaten = [name for name in table.index if name not in front]
+    title = f"{len(front)} of {len(table)} sets are worth a look on p99 and cost"
+    if beaten:
+        title += f";\n{', '.join(beaten)}: another set is cheaper and faster"
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize="small")
+    return fig
+
+
+def plot_continents(by_continent: pd.DataFrame) -> Figure:
+    """p50 (solid) and p99 (light) per user continent, bars grouped by region set."""
+    p50 = by_continent.pivot(index="continent", columns="region_set", values="p50_ms")
+    p99 = by_continent.pivot(index="continent", columns="region_set", values="p99_ms")
+    names = list(dict.fromkeys(by_continent["region_set"]))  # the log's order of region sets
+    fig = Chart(figsize=(9, 4.5), layout="constrained")
+    ax = fig.subplots()
+    width = 0.8 / len(names)
+    x = np.arange(len(p50.index))
+    for i, (name, colour) in enumerate(colours(names).items()):
+        offset = x - 0.4 + width * (i + 0.5)
+        ax.bar(offset, p99[name], width, color=colour, alpha=0.35)
+        ax.bar(offset, p50[name], width, color=colour, label=name)
+    ax.set_xticks(x, p50.index)
+    ax.set_xlabel("user continent")
+    ax.set_ylabel("latency [ms]: p50 solid, p99 light")
+    ax.grid(True, axis="y", alpha=0.3)
+    gain = (p50[names[0]] - p50.min(axis=1)).idxmax()
+    best = p50.loc[gain].idxmin()
+    ax.set_title(
+        f"{CONTINENT_NAMES[gain]} gains most: p50 {p50.at[gain, names[0]]:,.0f} ms with "
+        f"{names[0]}, {p50.at[gain, best]:,.0f} ms with {best}"
+    )
+    ax.legend(fontsize="small")
+    return fig
+
+
+CONTINENT_NAMES = {
+    "AF": "Africa",
+    "AS": "Asia",
+    "EU": "Europe",
+    "NA": "North America",
+    "OC": "Oceania",
+    "SA": "South America",
+}
+PART_NAMES = {
+    "client_edge_ms": "user to edge",
+    "edge_worker_ms": "edge to Machine",
+    "queue_ms": "queue",
+    "cold_start_ms": "cold start",
+    "app_ms": "app",
+    "db_ms": "database",
+    "replay_ms": "replay",
+}
+
+
+def plot_parts(requests: pd.DataFrame) -> Figure:
+    """Where the time goes: mean latency parts per user continent, one panel per region set."""
+    ok = requests[requests["outcome"] == "ok"]
+    means = ok.groupby(["region_set", "continent"], observed=True)[list(PART_NAMES)].mean()
+    names = list(dict.fromkeys(ok["region_set"]))
+    fig = Chart(figsize=(9, 2.2 * len(names) + 1), layout="constrained")
+    axes = fig.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, name in zip(axes, names, strict=True):
+        table = means.loc[name]
+        left = np.zeros(len(table))
+        for i, (column, label) in enumerate(PART_NAMES.items()):
+            ax.barh(table.index, table[column], left=left, color=PART_COLOURS[i], label=label)
+            left += table[column].to_numpy()
+        ax.invert_yaxis()
+        ax.set_ylabel(name)
+        ax.grid(True, axis="x", alpha=0.3)
+    axes[-1].set_xlabel("mean latency of ok requests [ms], by part")
+    network = means[["client_edge_ms", "edge_worker_ms", "replay_ms"]].sum(axis=1)
+    share = network.sum() / means.sum(axis=1).sum()
+    fig.suptitle(
+        f"The network is {share:.0%} of the time users wait; the rest is queue, app and database"
+    )
+    fig.legend(
+        *axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=7, fontsize="small"
+    )
+    return fig
+
+
+def plot_daily(requests: pd.DataFrame) -> Figure:
+    """p50 and p99 per hour of the run, per region set: the daily cycle, cold starts at night."""
+    ok = requests[requests["outcome"] == "ok"]
+    hours = ok["t_s"].max() / 3600
+    if hours < 3:
+        raise ValueError(
+            f"the run covers {hours * 60:.0f} min; latency over the day needs 3 hours or more "
+            "(set workload.duration_s: 24h)"
+        )
+    hour = (ok["t_s"] // 3600).astype(int)
+    grouped = ok.groupby([ok["region_set"], hour], observed=True)["total_ms"]
+    p50, p99 = grouped.quantile(0.5), grouped.quantile(0.99)
+    fig = Chart(figsize=(9, 4.5), layout="constrained")
+    ax = fig.subplots()
+    for name, colour in colours(dict.fromkeys(ok["region_set"])).items():
+        ax.plot(p50[name].index, p50[name], color=colour, lw=2, label=f"{name} p50")
+        ax.plot(p99[name].index, p99[name], color=colour, lw=1, ls="--", label=f"{name} p99")
+    ax.set_yscale("log")
+    ax.set_xlabel("hour since the run started [h]")
+    ax.set_ylabel("latency [ms, log scale]")
+    ax.grid(True, which="both", alpha=0.3)
+    worst = p99.idxmax()
+    ax.set_title(f"The worst hour: p99 {p99.max():,.0f} ms for {worst[0]} in hour {worst[1]}")
+    ax.legend(fontsize="small", ncols=2)
     return fig
