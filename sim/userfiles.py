@@ -6,12 +6,13 @@ is allowed; scenario validation turns that into a one-line ScenarioError.
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
 
 from sim.checks import did_you_mean
-from sim.data import countries, regions
+from sim.data import cities, countries, regions
 
 
 def read_columns(path: Path, columns: list[str], **options) -> pd.DataFrame:
@@ -27,8 +28,23 @@ def read_columns(path: Path, columns: list[str], **options) -> pd.DataFrame:
 
 
 def read_traffic(path: Path) -> pd.DataFrame:
-    """A traffic CSV with columns lat, lon [deg] and weight, checked row by row."""
-    table = read_columns(path, ["lat", "lon", "weight"]).apply(pd.to_numeric, errors="coerce")
+    """A team's traffic as lat, lon [deg] and weight rows, from a CSV in one of three shapes:
+    ``lat,lon,weight``; ``city,country,weight`` (a GeoNames city of 15,000+ people, country as
+    ISO alpha-2); or ``country,weight`` (spread over the country's cities by population)."""
+    try:
+        header = set(pd.read_csv(path, nrows=0).columns)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise ValueError(f"cannot read {path}: {error}") from None
+    if {"lat", "lon"} <= header:
+        table = read_columns(path, ["lat", "lon", "weight"]).apply(pd.to_numeric, errors="coerce")
+    elif {"city", "country"} <= header:
+        table = city_traffic(path)
+    elif "country" in header:
+        table = country_traffic(path)
+    else:
+        raise ValueError(
+            f"{path} needs columns lat,lon,weight or city,country,weight or country,weight"
+        )
     bad = ~(
         table["lat"].between(-90, 90) & table["lon"].between(-180, 180) & (table["weight"] >= 0)
     )
@@ -38,7 +54,56 @@ def read_traffic(path: Path) -> pd.DataFrame:
             f"{path} line {line}: lat in [-90, 90], lon in [-180, 180], weight >= 0 "
             "(and some weight > 0)"
         )
-    return table
+    return table.reset_index(drop=True)
+
+
+def city_traffic(path: Path) -> pd.DataFrame:
+    """Rows of city, country, weight -> the cities' lat, lon and the weights."""
+    table = read_columns(path, ["city", "country", "weight"], keep_default_na=False)
+    places = cities().assign(key=cities()["name"].map(plain))
+    places = places.sort_values("population", ascending=False).drop_duplicates(["country", "key"])
+    places = places.set_index(["country", "key"])
+    rows = []
+    for line, (city, country, weight) in enumerate(table.itertuples(index=False), start=2):
+        country_code = _country(path, line, country)
+        if (country_code, plain(city)) not in places.index:
+            named = places.loc[country_code, "name"] if country_code in places.index else []
+            raise ValueError(
+                f"{path} line {line}: {city!r} is not a city of 15,000+ people in "
+                f"{country_code}{did_you_mean(city, named)}"
+            )
+        place = places.loc[(country_code, plain(city))]
+        rows.append((place["lat"], place["lon"], pd.to_numeric(weight, errors="coerce")))
+    return pd.DataFrame(rows, columns=["lat", "lon", "weight"], dtype=float)
+
+
+def country_traffic(path: Path) -> pd.DataFrame:
+    """Rows of country, weight -> every city of those countries, each country's weight shared
+    by its cities in proportion to their population."""
+    table = read_columns(path, ["country", "weight"], keep_default_na=False)
+    parts = []
+    for line, (country, weight) in enumerate(table.itertuples(index=False), start=2):
+        here = cities()[cities()["country"] == _country(path, line, country)]
+        share = (
+            pd.to_numeric(weight, errors="coerce") * here["population"] / here["population"].sum()
+        )
+        parts.append(pd.DataFrame({"lat": here["lat"], "lon": here["lon"], "weight": share}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def plain(name: str) -> str:
+    """A city name compared without case or accents: `São Paulo` matches `sao paulo`."""
+    decomposed = unicodedata.normalize("NFKD", str(name))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
+
+
+def _country(path: Path, line: int, country: str) -> str:
+    if country not in countries():
+        hint = did_you_mean(str(country), countries())
+        raise ValueError(
+            f"{path} line {line}: {country!r} is not the ISO code of a country with cities{hint}"
+        )
+    return country
 
 
 def read_measured(path: Path) -> pd.Series:

@@ -276,3 +276,21 @@ def test_regions_in_each_format(capsys):
     assert main(["regions", "--all", "--format", "json"]) == 0
     every = pd.DataFrame(json.loads(capsys.readouterr().out))
     assert len(every) == 35 and "mad" in set(every["code"])
+
+
+def test_each_chart_as_png_and_svg_and_one_self_contained_html(scenario_file, tmp_path):
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out in outs:
+        assert main(["run", str(scenario_file), "--out", str(out), "--quiet"]) == 0
+    charts = ["latency_cdf", "cost_latency", "continents", "latency_parts", "cost_breakdown"]
+    for stem in charts:
+        assert (outs[0] / f"{stem}.png").read_bytes()[:4] == b"\x89PNG"
+        assert b"<svg" in (outs[0] / f"{stem}.svg").read_bytes()[:400]
+    assert not (outs[0] / "latency_daily.png").exists()  # 150 s of traffic: no daily curve
+    page = (outs[0] / "report.html").read_text()
+    assert page.count('src="data:image/png;base64,') == len(charts)
+    assert 'src="' + "latency_cdf.png" not in page and "<table>" in page
+    assert "<h2>Verdict</h2>" in page
+    # the same seed gives the same files, byte for byte
+    for name in ["report.html", "summary.csv", *(f"{stem}.svg" for stem in charts)]:
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name

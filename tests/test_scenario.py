@@ -279,3 +279,46 @@ def test_deep_nesting_is_refused_in_one_line(tmp_path):
     path.write_text("a = " + "[" * 5_000 + "]" * 5_000 + "\n")
     with pytest.raises(ScenarioError, match="nested too deeply"):
         load_scenario(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "rows", "madrid_share"),
+    [
+        ("lat,lon,weight\n40.4165,-3.70256,5\n-23.5475,-46.63611,3\n1.29,103.85,2\n", 3, 0.5),
+        ("city,country,weight\nMadrid,ES,5\nsao paulo,BR,3\nSingapore,SG,2\n", 3, 0.5),
+    ],
+)
+def test_traffic_by_coordinates_or_by_city(tmp_path, text, rows, madrid_share):
+    (tmp_path / "traffic.csv").write_text(text)
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({**SMALL, "users": {"where": "traffic.csv"}}))
+    traffic = load_scenario(path).users.traffic
+    assert len(traffic) == rows
+    assert traffic.at[0, "lat"] == pytest.approx(40.4165, abs=0.01)  # Madrid, by GeoNames
+    assert traffic["weight"].iloc[0] / traffic["weight"].sum() == pytest.approx(madrid_share)
+
+
+def test_traffic_by_country_spreads_over_its_cities_by_population(tmp_path):
+    (tmp_path / "traffic.csv").write_text("country,weight\nES,3\nSG,1\n")
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({**SMALL, "users": {"where": "traffic.csv"}}))
+    traffic = load_scenario(path).users.traffic
+    assert len(traffic) > 100  # Spain's cities of 15,000+ people, and Singapore
+    in_spain = traffic["lon"].between(-19, 5) & traffic["lat"].between(27, 44)
+    assert traffic.loc[in_spain, "weight"].sum() == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("city,country,weight\nMadrd,ES,5\n", "line 2: 'Madrd' is not a city of 15,000\\+ people"),
+        ("country,weight\nES,5\nXX,1\n", "line 3: 'XX' is not the ISO code of a country"),
+        ("place,weight\nMadrid,5\n", "needs columns lat,lon,weight or city,country,weight"),
+    ],
+)
+def test_bad_traffic_names_the_line(tmp_path, text, message):
+    (tmp_path / "traffic.csv").write_text(text)
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({**SMALL, "users": {"where": "traffic.csv"}}))
+    with pytest.raises(ScenarioError, match=f"users.where: .*{message}"):
+        load_scenario(path)
