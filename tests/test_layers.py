@@ -20,10 +20,11 @@ ORDER = [
 ]
 ONLY_IN = {
     "simpy": {"fleet"},
-    "matplotlib": {"plots", "__init__"},
+    "matplotlib": {"plots", "__init__", "outputs"},
     "yaml": {"scenario_files"},
     "tomllib": {"flytoml"},
     "tqdm": {"cli"},
+    "markdown": {"outputs"},
     "scipy": {"paths", "calibration"},
 }
 SOURCE = Path(sim.__file__).parent
