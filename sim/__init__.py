@@ -20,7 +20,7 @@ from importlib.metadata import PackageNotFoundError, version
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim import plots, report
+from sim import maps, plots, report
 from sim.checks import DeprecatedRegionWarning, ScenarioError
 from sim.engine import Estimate, simulate
 from sim.scenario import Scenario, build_scenario
@@ -84,6 +84,12 @@ class Result:
 
     def plot_daily(self) -> Figure:
         return plots.plot_daily(self.requests)
+
+    def plot_map(self, region_set: str | None = None, by: str = "p50") -> Figure:
+        """Users on a world map coloured by their p50 (``by="p50"``) or by the region that
+        served them (``by="region"``), for one region set (the last one if unset)."""
+        name = region_set or list(self.scenario.candidates)[-1]
+        return maps.plot_map(self.requests, name, by)
 
 
 def estimate(scenario: Scenario) -> Estimate:

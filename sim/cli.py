@@ -174,7 +174,9 @@ def run(
         click.echo(outputs.format_summary(result))
     if out is not None:
         written = outputs.write_outputs(result, out, source=scenario)
-        note(f"\nwrote {', '.join(written)} to {out}/")
+        tables = [name for name in written if not name.endswith((".png", ".svg"))]
+        charts = sum(name.endswith(".png") for name in written)
+        note(f"\nwrote {', '.join(tables)} and {charts} charts (PNG and SVG) to {out}/")
 
 
 @cli.command()

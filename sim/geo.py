@@ -61,7 +61,8 @@ def place_users(
         weights = where["weight"].to_numpy(dtype=float)
         picked = rng.choice(len(where), size=count, p=weights / weights.sum())
         lat, lon = where["lat"].to_numpy(float), where["lon"].to_numpy(float)
-        city = nearest_city(lat, lon)[picked]  # once per point of the table, not per user
+        rows, back = np.unique(picked, return_inverse=True)  # once per point picked, not per row
+        city = nearest_city(lat[rows], lon[rows])[back]
         users = pd.DataFrame({"lat": lat[picked], "lon": lon[picked]})
         for column in ("country", "continent", "timezone"):
             users[column] = table[column].to_numpy()[city]

@@ -7,6 +7,7 @@ import base64
 import html
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -125,11 +126,19 @@ def charts(result: sim.Result) -> dict[str, tuple[str, Figure]]:
     """The run's charts by file stem, with their captions; latency over the day only when the
     run covers DAILY_MIN_HOURS."""
     hours = float(result.requests["t_s"].max()) / 3600
-    return {
+    figures = {
         stem: (caption, getattr(result, method)())
         for stem, (method, caption) in CHARTS.items()
         if stem != "latency_daily" or hours >= DAILY_MIN_HOURS
     }
+    for name in result.scenario.candidates:
+        figures[f"map_{file_stem(name)}"] = (f"{name}: users by p50", result.plot_map(name))
+    return figures
+
+
+def file_stem(name: str) -> str:
+    """A region set's name as part of a file name: letters, digits and + _ . - only."""
+    return re.sub(r"[^A-Za-z0-9+_.-]", "-", name).strip(".-") or "set"
 
 
 def write_outputs(result: sim.Result, out: Path, source: Path) -> list[str]:

@@ -283,6 +283,7 @@ def test_each_chart_as_png_and_svg_and_one_self_contained_html(scenario_file, tm
     for out in outs:
         assert main(["run", str(scenario_file), "--out", str(out), "--quiet"]) == 0
     charts = ["latency_cdf", "cost_latency", "continents", "latency_parts", "cost_breakdown"]
+    charts += ["map_iad", "map_iad+fra+sin"]  # a map per region set, named after it
     for stem in charts:
         assert (outs[0] / f"{stem}.png").read_bytes()[:4] == b"\x89PNG"
         assert b"<svg" in (outs[0] / f"{stem}.svg").read_bytes()[:400]

@@ -15,12 +15,12 @@ ORDER = [
     *("flytoml", "scenario_files"),  # input: YAML or fly.toml -> Scenario
     *("geo", "paths", "network", "routing", "calibration", "workload", "cost"),  # model
     *("fleet", "engine"),  # engine: SimPy
-    *("report", "plots"),  # report: tables and figures from the request log
+    *("report", "plots", "maps"),  # report: tables and figures from the request log
     *("__init__", "outputs", "cli", "__main__"),  # face: the Python API and the command
 ]
 ONLY_IN = {
     "simpy": {"fleet"},
-    "matplotlib": {"plots", "__init__", "outputs"},
+    "matplotlib": {"plots", "maps", "__init__", "outputs"},
     "yaml": {"scenario_files"},
     "tomllib": {"flytoml"},
     "tqdm": {"cli"},
