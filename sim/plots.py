@@ -37,8 +37,8 @@ def plot_cdf(requests: pd.DataFrame) -> Figure:
     marks = latency_quantiles(requests, ["region_set"])
     fig = Chart(figsize=(8, 4.5), layout="constrained")
     ax = fig.subplots()
-    for i, (name, curve) in enumerate(cdf.groupby("region_set", observed=True, sort=True)):
-        colour = PALETTE[i % len(PALETTE)]
+    for name, colour in colours(dict.fromkeys(requests["region_set"])).items():
+        curve = cdf[cdf["region_set"] == name]
         p50, p99 = marks.loc[name, "p50_ms"], marks.loc[name, "p99_ms"]
         ax.plot(
             curve["total_ms"],

@@ -83,3 +83,18 @@ def test_daily_chart_needs_hours_and_draws_p50_and_p99_per_set():
         "iad p50", "iad p99", "iad+fra+sin p50", "iad+fra+sin p99",
     ]  # fmt: skip
     assert ax.get_yscale() == "log" and "hour" in ax.get_xlabel()
+
+
+def test_every_chart_gives_a_set_the_same_colour(small_run):
+    names = list(small_run.scenario.candidates)  # iad, iad+fra+sin, hetzner:fsn1
+    cdf = small_run.plot_cdf().axes[0]
+    by_label = {
+        line.get_label().rsplit(": p50", 1)[0]: line.get_color()
+        for line in cdf.get_lines()
+        if not line.get_label().startswith("_")
+    }
+    assert by_label == {name: PALETTE[i] for i, name in enumerate(names)}
+    points = small_run.plot_cost_latency().axes[0].collections
+    assert [tuple(c.get_facecolor()[0][:3]) for c in points] == [
+        tuple(int(PALETTE[i][k : k + 2], 16) / 255 for k in (1, 3, 5)) for i in range(3)
+    ]
