@@ -2,12 +2,14 @@
 
 import sim
 result = sim.run(sim.load_scenario("scenarios/fly-seed.yaml"))
-result.summary          # one row per region set: p50/p90/p99 [ms], monthly cost [USD]
-result.by_continent     # p50/p90/p99 per region set and user continent
+result.summary          # per region set: p50/p90/p99 [ms], the bill by item [USD], verdict
+result.by_continent     # p50/p90/p99 per region set and user continent, changes vs baseline
 result.requests         # the request log, one row per simulated request
 result.outcomes         # requests per region set and outcome (ok, failed_...)
 result.machines         # per Machine: running seconds and starts (compute cost uses them)
-result.plot_cdf()       # matplotlib Figure
+result.plot_cdf()       # matplotlib Figures: also plot_cost_latency, plot_continents,
+                        # plot_parts, plot_cost, plot_map(set, by), plot_daily
+sim.estimate(scenario)  # about how long and how much memory a run takes
 """
 
 from __future__ import annotations
