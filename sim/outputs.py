@@ -238,6 +238,13 @@ def markdown_report(result: sim.Result, source: Path, captions: dict[str, str]) 
             "",
             markdown_table(cost_items(result.summary)),
             "",
+            "## Assumptions",
+            "",
+            "The scenario's values for what the model assumes rather than measures "
+            "(docs/model.md gives each source; change them in the scenario):",
+            "",
+            *[f"- `{key}`: {value}" for key, value in assumptions(scenario).items()],
+            "",
             "## What the numbers mean",
             "",
             "- **p50/p90/p99 ms**: latency of successful requests, from the user's first byte "
@@ -263,6 +270,30 @@ def markdown_report(result: sim.Result, source: Path, captions: dict[str, str]) 
             *[f"![{caption}]({stem}.png)\n" for stem, caption in captions.items()],
         ]
     )
+
+
+def assumptions(scenario: sim.Scenario) -> dict[str, str]:
+    """The scenario keys that carry assumptions, with their values as the run used them."""
+    app, database, network, workload = (
+        scenario.app, scenario.database, scenario.network, scenario.workload,
+    )  # fmt: skip
+    return {
+        "users.mobile_share": f"{scenario.users.mobile_share:.0%} of users on mobile access",
+        "workload.response_kb": f"{workload.response_kb:g} kB per response",
+        "app.service_ms": f"{app.service_ms:g} ms of app time per request (cv {app.service_cv:g})",
+        "app.cold_start_s": f"{app.cold_start_s:g} s to start a stopped Machine",
+        "app.rootfs_gb": f"{app.rootfs_gb:g} GB of rootfs per Machine",
+        "database.query_ms": f"{database.query_ms:g} ms per query",
+        "database.storage_gb": f"{database.storage_gb:g} GB of data",
+        "database.replica_usd_month": "one more plan per read replica"
+        if database.replica_usd_month is None
+        else f"${database.replica_usd_month:,.2f} per read replica",
+        "network.new_connection_share": f"{network.new_connection_share:.0%} of requests open "
+        f"a connection ({network.protocol})",
+        "network.anycast_miss_share": f"{network.anycast_miss_share:.0%} of users reach a "
+        "farther edge",
+        "verdict.slo_ms": f"{scenario.verdict.slo_ms:g} ms objective",
+    }
 
 
 def markdown_table(frame: pd.DataFrame) -> str:

@@ -291,7 +291,7 @@ def test_each_chart_as_png_and_svg_and_one_self_contained_html(scenario_file, tm
     page = (outs[0] / "report.html").read_text()
     assert page.count('src="data:image/png;base64,') == len(charts)
     assert 'src="' + "latency_cdf.png" not in page and "<table>" in page
-    assert "<h2>Verdict</h2>" in page
+    assert "<h2>Verdict</h2>" in page and "<h2>Assumptions</h2>" in page
     # the same seed gives the same files, byte for byte
     for name in ["report.html", "summary.csv", *(f"{stem}.svg" for stem in charts)]:
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
