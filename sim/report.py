@@ -100,7 +100,7 @@ def sentence(
         )
         if extra >= 0 or hours == 0:
             return f"{text}: not worth it"
-        saved_per_hour = -extra / -hours
+        saved_per_hour = extra / hours  # both negative: dollars saved per user-hour lost
         text += f": ${saved_per_hour:,.2f} saved per user-hour lost"
         if worth is None:
             return text
