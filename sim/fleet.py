@@ -88,6 +88,10 @@ class Outages:
         return cls(windows)
 
     def down(self, region: str, now_ms) -> bool | np.ndarray:
+        """Whether ``region`` is down at ``now_ms``: a bool for one time (the SimPy loop asks
+        this for every request, so it stays plain Python), an array for an array of times."""
+        if isinstance(now_ms, int | float):
+            return any(start <= now_ms < end for start, end in self.windows.get(region, ()))
         now_ms = np.asarray(now_ms)
         down = np.zeros(now_ms.shape, dtype=bool)
         for start, end in self.windows.get(region, ()):
@@ -320,22 +324,20 @@ def run(
         with machine.slots.request() as turn:
             yield turn
             queue_ms = proxy_wait + env.now - asked
-            yield env.timeout(plan.app_ms[i])
-            if at_primary:
+            if at_primary:  # queries wait for one of the primary's connections
+                yield env.timeout(plan.app_ms[i])
                 rtt = paths.sample(
                     paths.region_db_ms[region], paths.region_db_floor_ms[region], plan.z_db[i]
                 )
-            else:
-                rtt = paths.same_region_ms
-            db_started = env.now
-            if at_primary:
+                db_started = env.now
                 with database.request() as connection:
                     yield connection
                     yield env.timeout(plan.db_service_ms[i])
-            else:
-                yield env.timeout(plan.db_service_ms[i])
-            yield env.timeout(plan.queries[i] * rtt)
-            db_ms = env.now - db_started
+                yield env.timeout(plan.queries[i] * rtt)
+                db_ms = env.now - db_started
+            else:  # a local replica has no contention: app and queries in one step
+                db_ms = plan.db_service_ms[i] + plan.queries[i] * paths.same_region_ms
+                yield env.timeout(plan.app_ms[i] + db_ms)
         fleet.release(machine)
         for name, value in (
             ("served", region), ("edge_worker_ms", edge_worker_ms), ("replay_ms", replay_ms),
