@@ -179,7 +179,6 @@ def alternative_bill(scenario: Scenario, site: str) -> pd.Series:
     app, database, workload = scenario.app, scenario.database, scenario.workload
     plan = alternative_plan(site, app.ram_mb)
     egress_gb = workload.rate_rps * SECONDS_PER_MONTH * workload.response_kb * 1000 / BYTES_PER_GB
-    external = database.region is not None and ":" in database.region
     items = {
         "compute_usd_month": float(plan["usd_month"] + plan["fee_usd_month"]),
         "storage_usd_month": 0.0,
@@ -188,7 +187,7 @@ def alternative_bill(scenario: Scenario, site: str) -> pd.Series:
         "database_usd_month": database_usd_month(
             database.plan_or_default, database.storage_gb, 0, None
         )
-        if external
+        if database.provider != "fly-mpg"
         else 0.0,
         "ipv4_usd_month": 0.0,
     }

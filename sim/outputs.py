@@ -18,9 +18,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 import sim
-from sim import report
+from sim import plots, report
 from sim.cost import alternative_plan
-from sim.plots import DAILY_MIN_HOURS
+from sim.plots import covers_a_day
 
 SHOWN = {
     "region_set": "region set",
@@ -36,15 +36,7 @@ SHOWN = {
     "user_hours_saved_month": "user-h saved",
     "usd_per_user_hour_saved": "$/user-h",
 }
-COST_ITEMS = {
-    "region_set": "region set",
-    "compute_usd_month": "compute",
-    "storage_usd_month": "storage",
-    "egress_usd_month": "egress",
-    "database_usd_month": "database",
-    "ipv4_usd_month": "IPv4",
-    "monthly_cost_usd": "total $/month",
-}
+COST_ITEMS = {"region_set": "region set", **plots.COST_ITEMS, "monthly_cost_usd": "total $/month"}
 CHARTS = {  # file stem: (Result method, caption)
     "latency_cdf": ("plot_cdf", "latency CDF per region set"),
     "cost_latency": ("plot_cost_latency", "p99 latency against monthly cost"),
@@ -125,11 +117,10 @@ def _formats(table: pd.DataFrame) -> dict:
 def charts(result: sim.Result) -> dict[str, tuple[str, Figure]]:
     """The run's charts by file stem, with their captions; latency over the day only when the
     run covers DAILY_MIN_HOURS."""
-    hours = float(result.requests["t_s"].max()) / 3600
     figures = {
         stem: (caption, getattr(result, method)())
         for stem, (method, caption) in CHARTS.items()
-        if stem != "latency_daily" or hours >= DAILY_MIN_HOURS
+        if stem != "latency_daily" or covers_a_day(result.requests)
     }
     for name in result.scenario.candidates:
         figures[f"map_{file_stem(name)}"] = (f"{name}: users by p50", result.plot_map(name))
@@ -336,7 +327,6 @@ def summary_json(result: sim.Result) -> str:
 def describe(scenario: sim.Scenario) -> str:
     """What a scenario asks for, in a few lines: `globalness validate` prints it."""
     app, workload, database = scenario.app, scenario.workload, scenario.database
-    memory = f"{app.memory_mb} MB" if app.memory_mb else "preset memory"
     hard = app.hard_limit or "none"
     replicas = "all" if database.replicas == "all" else ",".join(database.replicas) or "none"
     lines = [
@@ -344,7 +334,7 @@ def describe(scenario: sim.Scenario) -> str:
         f"({workload.requests / workload.rate_rps / 3600:.2f} h simulated), "
         f"{workload.write_share:.0%} writes; {scenario.users.count:,} users by "
         f"{scenario.users.where if not isinstance(scenario.users.where, dict) else 'mix'}",
-        f"app: primary {app.primary_region}, {app.vm} {memory}, concurrency "
+        f"app: primary {app.primary_region}, {app.vm} {app.ram_mb} MB, concurrency "
         f"{app.concurrency_type} soft {app.soft_limit} hard {hard}, auto_stop {app.auto_stop}, "
         f"auto_start {str(app.auto_start).lower()}, min_machines_running "
         f"{app.min_machines_running}, writes by {app.writes}",

@@ -227,16 +227,20 @@ def plot_parts(requests: pd.DataFrame) -> Figure:
     return fig
 
 
+def covers_a_day(requests: pd.DataFrame) -> bool:
+    """Whether the run is long enough for latency over the day (DAILY_MIN_HOURS)."""
+    return float(requests["t_s"].max()) >= DAILY_MIN_HOURS * 3600
+
+
 def plot_daily(requests: pd.DataFrame) -> Figure:
     """p50 and p99 per hour of the run, per region set: the daily cycle, cold starts at night."""
-    ok = requests[requests["outcome"] == "ok"]
-    hours = ok["t_s"].max() / 3600
-    if hours < DAILY_MIN_HOURS:
+    if not covers_a_day(requests):
         raise ValueError(
-            f"the run covers {hours * 60:.0f} min; latency over the day needs "
+            f"the run covers {requests['t_s'].max() / 60:.0f} min; latency over the day needs "
             f"{DAILY_MIN_HOURS} hours or more "
             "(set workload.duration_s: 24h)"
         )
+    ok = requests[requests["outcome"] == "ok"]
     hour = (ok["t_s"] // 3600).astype(int)
     grouped = ok.groupby([ok["region_set"], hour], observed=True)["total_ms"]
     p50, p99 = grouped.quantile(0.5), grouped.quantile(0.99)

@@ -47,14 +47,20 @@ def summary(requests: pd.DataFrame, machines: pd.DataFrame, scenario: Scenario) 
     table["stale_reads"] = by_set["stale_read"].sum().astype(int)
     within = (requests["outcome"] == "ok") & (requests["total_ms"] <= scenario.verdict.slo_ms)
     table["slo_attainment"] = within.groupby(requests["region_set"], observed=True).mean()
-    bills = []
-    for name, codes in scenario.candidates.items():
-        if name in scenario.alternatives:
-            bills.append(alternative_bill(scenario, name).rename(name))
-            continue
-        rows = requests[(requests["region_set"] == name) & (requests["outcome"] == "ok")]
-        bills.append(fly_bill(scenario, codes, rows, machines[machines["region_set"] == name]))
-        bills[-1].name = name
+    ok = requests[requests["outcome"] == "ok"]
+    bills = [
+        (
+            alternative_bill(scenario, name)
+            if name in scenario.alternatives
+            else fly_bill(
+                scenario,
+                codes,
+                ok[ok["region_set"] == name],
+                machines[machines["region_set"] == name],
+            )
+        ).rename(name)
+        for name, codes in scenario.candidates.items()
+    ]
     table = table.join(pd.DataFrame(bills))
     return verdicts(table, by_continent(requests, scenario.baseline), scenario).reset_index()
 

@@ -238,13 +238,17 @@ class Database(Strict):
 
     @model_validator(mode="after")
     def _plan_fits_region(self):
-        provider = self.region.split(":")[0] if self.region and ":" in self.region else "fly-mpg"
-        if self.plan and self.plan != "self-hosted" and self.plan.split(":")[0] != provider:
+        if self.plan and self.plan != "self-hosted" and self.plan.split(":")[0] != self.provider:
             raise ValueError(
                 f"database.plan: {self.plan!r} is not offered where the database runs "
-                f"({self.region or 'a Fly region'}); use a {provider} plan or self-hosted"
+                f"({self.region or 'a Fly region'}); use a {self.provider} plan or self-hosted"
             )
         return self
+
+    @property
+    def provider(self) -> str:
+        """Who runs the primary: `fly-mpg` in a Fly region, else the managed provider (`neon`)."""
+        return self.region.split(":")[0] if self.region and ":" in self.region else "fly-mpg"
 
     @property
     def plan_or_default(self) -> str:
@@ -252,8 +256,7 @@ class Database(Strict):
         provider's cheapest plan."""
         if self.plan:
             return self.plan
-        provider = self.region.split(":")[0] if self.region and ":" in self.region else "fly-mpg"
-        offered = database_plans()[database_plans()["provider"] == provider]
+        offered = database_plans()[database_plans()["provider"] == self.provider]
         return str(offered["usd_month"].idxmin())
 
     @field_validator("region")
