@@ -7,9 +7,11 @@ result.by_continent     # p50/p90/p99 per region set and user continent, changes
 result.requests         # the request log, one row per simulated request
 result.outcomes         # requests per region set and outcome (ok, failed_...)
 result.machines         # per Machine: running seconds and starts (compute cost uses them)
+result.engines          # per region set: the engine that ran (des or analytic) and why
 result.plot_cdf()       # matplotlib Figures: also plot_cost_latency, plot_continents,
                         # plot_parts, plot_cost, plot_map(set, by), plot_daily
 sim.estimate(scenario)  # about how long and how much memory a run takes
+sim.run(scenario, engine="analytic")  # or "des"; "auto" (the default) picks per region set
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from matplotlib.figure import Figure
 
 from sim import maps, plots, report
 from sim.checks import DeprecatedRegionWarning, ScenarioError
-from sim.engine import Estimate, simulate
+from sim.engine import ENGINES, Estimate, simulate
 from sim.scenario import Scenario, build_scenario
 from sim.scenario_files import load_scenario
 
@@ -52,10 +54,11 @@ class Result:
     scenario: Scenario
     requests: pd.DataFrame
     machines: pd.DataFrame  # per Machine: region_set, region, running_s, starts, duration_s
+    engines: pd.DataFrame  # per region set: engine (des or analytic), reason
 
     @cached_property
     def summary(self) -> pd.DataFrame:
-        return report.summary(self.requests, self.machines, self.scenario)
+        return report.summary(self.requests, self.machines, self.engines, self.scenario)
 
     @cached_property
     def outcomes(self) -> pd.DataFrame:
@@ -94,24 +97,31 @@ class Result:
         return maps.plot_map(self.requests, name, by)
 
 
-def estimate(scenario: Scenario) -> Estimate:
+def estimate(scenario: Scenario, engine: str = "auto") -> Estimate:
     """About how long the run takes and how much memory it needs, before running it."""
-    return Estimate.of(scenario)
+    return Estimate.of(scenario, engine)
 
 
 def run(
     scenario: Scenario,
     *,
+    engine: str = "auto",
     progress: Callable[[int], object] | None = None,
     allow_large: bool = False,
 ) -> Result:
     """Simulate every region set of the scenario.
 
-    A run estimated at more than 10 minutes or 4 GB raises ScenarioError with the estimate
-    unless ``allow_large``; ``progress`` is called with the number of requests done so far
-    since its last call (e.g. a tqdm bar's ``update``).
+    ``engine``: "des" (discrete events: queues, limits, autostop, cold starts, outages),
+    "analytic" (vectorised, nothing waits) or "auto": per region set, the DES when the set
+    has a hard limit, autostop or outages or Erlang C says over 1 % of requests would wait,
+    else the analytic engine (``result.engines`` says which ran and why). A run estimated at
+    more than 10 minutes or 4 GB raises ScenarioError with the estimate unless
+    ``allow_large``; ``progress`` is called with the number of requests done since its last
+    call (e.g. a tqdm bar's ``update``).
     """
+    if engine not in ENGINES:
+        raise ScenarioError(f"engine: {engine!r} is not an engine; allowed: {', '.join(ENGINES)}")
     if not allow_large:
-        estimate(scenario).check()
-    done = simulate(scenario, progress=progress)
-    return Result(scenario, done.requests, done.machines)
+        estimate(scenario, engine).check()
+    done = simulate(scenario, progress=progress, engine=engine, allow_large=allow_large)
+    return Result(scenario, done.requests, done.machines, done.engines)

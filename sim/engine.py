@@ -1,9 +1,17 @@
-"""The discrete-event run: requests through edges, the proxy, Machines and the database.
+"""A run: plan each region set's requests, serve them with an engine, build the request log.
 
-Everything stateless is drawn in bulk with numpy before the run (users, arrivals, anycast
-edges, RTT draws, app and query times); SimPy (sim.fleet) times what needs time and
-contention: the proxy's choice of Machine, autostop and autostart, concurrency slots,
-primary database connections and outages. The result is the request log.
+Two engines serve a plan (sim.plan) and return the same `Served`:
+
+* ``des``, the discrete-event engine (sim.fleet, SimPy): Machines and the proxy's choice among
+  them, limits and the proxy's queue, autostop and cold starts, outages, slots and the
+  database's connections;
+* ``analytic``: every request goes to its planned target at once and waits for nothing;
+  vectorised, with no Python per request. It is what the DES gives when nothing contends.
+
+``auto`` picks per region set: the DES when the set has a hard limit, autostop or an outage,
+or when Erlang C says more than WAIT_SHARE of its requests would wait for a slot or a database
+connection in the busiest hour; the analytic engine otherwise. The request log is built here,
+once, from the plan and what the engine decided.
 """
 
 from __future__ import annotations
@@ -14,20 +22,22 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim import fleet
 from sim.checks import ScenarioError
-from sim.data import CONTINENTS, regions, sites
-from sim.fleet import OUTCOMES, Outages, Paths, Plan, run
-from sim.geo import haversine_km, place_users
-from sim.network import floor_rtt_ms, internet_rtt_ms, sample_rtt_ms
-from sim.routing import (
-    anycast_ranking,
-    edge_sites,
-    region_order,
-    site_distance_km,
-    site_rtt_matrix,
+from sim.data import CONTINENTS, sites
+from sim.plan import (
+    OK,
+    OUTCOMES,
+    Draws,
+    Plan,
+    Served,
+    deployment,
+    draw,
+    plan_requests,
+    since_last_write,
 )
+from sim.queueing import erlang_c
 from sim.scenario import Scenario
-from sim.workload import arrivals, utc_offset_hours
 
 PARTS = (
     "client_edge_ms",
@@ -38,40 +48,58 @@ PARTS = (
     "db_ms",
     "replay_ms",
 )
-STREAMS = ("users", "arrivals", "network", "service", "database", "anycast")
-DES_REQUESTS_PER_S = 14_000  # seed scenario, 0.2M-0.8M requests, 2-core VM (architecture.md)
-PEAK_BYTES_PER_REQUEST = 600  # peak RSS growth per request in the same runs: 440-620 B
+LOG_COLUMNS = {  # the request log's columns but replication, and their dtypes (labels: codes)
+    "region_set": np.int16,
+    "t_s": np.float64,
+    "user_lat": np.float32,
+    "user_lon": np.float32,
+    "country": np.int16,
+    "continent": np.int8,
+    "access": np.int8,
+    "kind": np.int8,
+    "edge": np.int16,
+    "served_region": np.int16,
+    "outcome": np.int8,
+    **dict.fromkeys(PARTS, np.float32),
+    "total_ms": np.float32,
+    "stale_read": np.bool_,
+}
+ENGINES = ("auto", "des", "analytic")
+WAIT_SHARE = 0.01  # auto: the analytic engine only while Erlang C says fewer requests wait
+REQUESTS_PER_S = {"des": 14_000, "analytic": 2_000_000}  # measured: docs/architecture.md
+PEAK_BYTES_PER_REQUEST = 600  # peak RSS growth per request in the same runs
 LARGE_SECONDS = 600  # beyond this, or LARGE_BYTES, a run needs --yes / allow_large
 LARGE_BYTES = 4e9
-ONE_SERVER = {  # an alternative host: one server, always on, no proxy limits
-    "machines_per_region": 1,
-    "scale_count": None,
-    "auto_stop": "off",
-    "min_machines_running": 0,
-    "hard_limit": None,
-}
 
 
 @dataclass(frozen=True)
 class Run:
-    """What a run leaves: the request log and, per Machine, its running time and starts."""
+    """What a run leaves: the request log, per Machine its running time and starts, and the
+    engine that served each region set, with why."""
 
     requests: pd.DataFrame
     machines: pd.DataFrame  # region_set, region, running_s, starts, duration_s
+    engines: pd.DataFrame  # region_set, engine, reason
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """How long a run takes and how much memory it holds, from its number of requests."""
+    """How long a run takes and how much memory it holds, from its requests and engines."""
 
     requests: int
     seconds: float
     bytes: float
 
     @classmethod
-    def of(cls, scenario: Scenario) -> Estimate:
-        requests = scenario.workload.requests * len(scenario.candidates)
-        return cls(requests, requests / DES_REQUESTS_PER_S, requests * PEAK_BYTES_PER_REQUEST)
+    def of(cls, scenario: Scenario, engine: str = "auto") -> Estimate:
+        n = scenario.workload.requests
+        chosen = [
+            engine if engine != "auto" else ("des" if needs_des(scenario, name) else "analytic")
+            for name in scenario.candidates
+        ]
+        requests = n * len(chosen)
+        seconds = sum(n / REQUESTS_PER_S[name] for name in chosen)
+        return cls(requests, seconds, requests * PEAK_BYTES_PER_REQUEST)
 
     def __str__(self) -> str:
         return f"{duration_text(self.seconds)} and {size_text(self.bytes)} of memory"
@@ -101,208 +129,196 @@ def size_text(size_bytes: float) -> str:
 
 
 def simulate(
-    scenario: Scenario, replication: int = 0, progress: Callable[[int], object] | None = None
+    scenario: Scenario,
+    replication: int = 0,
+    progress: Callable[[int], object] | None = None,
+    engine: str = "auto",
+    allow_large: bool = True,
 ) -> Run:
-    """Run every region set of the scenario: the request log (one row per request) and Machines.
+    """Run every region set of the scenario: the request log (one row per request), Machines,
+    and the engine of each set (``engine``: auto, des or analytic).
 
     Every region set sees the same users, arrivals and random draws (common random numbers),
     so differences between sets come from the sets, not from sampling noise. ``progress`` is
-    called with the number of requests dispatched since its last call.
+    called with the number of requests done since its last call. Unless ``allow_large``, a
+    set that auto sends to the DES for its queues (which the estimate could not know) is
+    refused when the DES would make it large.
     """
-    root = np.random.SeedSequence(scenario.seed).spawn(replication + 1)[replication]
-    streams = dict(zip(STREAMS, root.spawn(len(STREAMS)), strict=True))
-    users = place_users(
-        scenario.users.placement,
-        scenario.users.count,
-        scenario.users.mobile_share,
-        np.random.default_rng(streams["users"]),
-    )
-    names = list(scenario.candidates)
-    runs = [
-        simulate_region_set(scenario, name, codes, users, streams, progress)
-        for name, codes in scenario.candidates.items()
+    draws = draw(scenario, replication)
+    names, n = list(scenario.candidates), scenario.workload.requests
+    columns = {name: np.empty(n * len(names), dtype) for name, dtype in LOG_COLUMNS.items()}
+    machines, engines = [], []
+    for k, name in enumerate(names):
+        plan = plan_requests(scenario, name, draws)
+        chosen, reason = choose_engine(plan, engine, scenario)
+        if chosen == "des" and not allow_large and not needs_des(scenario, name):
+            Estimate(n, n / REQUESTS_PER_S["des"], n * PEAK_BYTES_PER_REQUEST).check()
+        served = fleet.run(plan, progress) if chosen == "des" else analytic(plan, progress)
+        rows = {column: values[k * n : (k + 1) * n] for column, values in columns.items()}
+        fill_log(plan, served, scenario.database.replication_lag_ms, rows)
+        machine_table = pd.DataFrame(served.machines)
+        machine_table.insert(0, "region_set", name)
+        machine_table["region"] = np.asarray(plan.region_set)[machine_table["region"]]
+        machine_table["duration_s"] = served.end_ms / 1000
+        machines.append(machine_table)
+        engines.append({"region_set": name, "engine": chosen, "reason": reason})
+    log = request_log(columns, names, draws)
+    machine_table = pd.concat(machines, ignore_index=True)
+    machine_table["region_set"] = pd.Categorical(machine_table["region_set"], categories=names)
+    return Run(log, machine_table, pd.DataFrame(engines))
+
+
+def needs_des(scenario: Scenario, name: str) -> list[str]:
+    """What in candidate ``name`` only the DES models: a hard limit, autostop, outages."""
+    app, _, edges, db_region, _ = deployment(scenario, name)
+    reasons = []
+    if app.hard_limit is not None:
+        reasons.append(f"app.hard_limit {app.hard_limit}")
+    if app.auto_stop != "off":
+        reasons.append(f"app.auto_stop {app.auto_stop}")
+    places = {*edges, *scenario.candidates[name], db_region}
+    down = sorted({fault.region for fault in scenario.faults} & places)
+    if down:
+        reasons.append(f"faults in {', '.join(down)}")
+    return reasons
+
+
+def choose_engine(plan: Plan, asked: str, scenario: Scenario) -> tuple[str, str]:
+    """The engine for one region set's plan, and why (see the module's docstring)."""
+    needs = needs_des(scenario, plan.name)
+    if asked == "des":
+        return "des", "asked"
+    if asked == "analytic":
+        return "analytic", "asked" + (f"; it ignores {', '.join(needs)}" if needs else "")
+    if needs:
+        return "des", ", ".join(needs)
+    share, where = busiest_wait(plan)
+    if share > WAIT_SHARE:
+        return "des", f"{share:.0%} of requests would wait for {where} (Erlang C)"
+    return "analytic", f"no hard limit, autostop or faults; {share:.1%} would wait (Erlang C)"
+
+
+def busiest_wait(plan: Plan) -> tuple[float, str]:
+    """The largest share of requests that would wait, by Erlang C, for a slot of the Machines
+    of a region or a connection of the primary database, in the busiest hour of the run (the
+    whole run when shorter), and for which."""
+    t_ms = plan.edge_arrival_ms
+    window_ms = min(3_600_000.0, max(float(np.ptp(t_ms)), 1.0))
+    hour = ((t_ms - t_ms.min()) // window_ms).astype(np.int64)
+    _, at_primary, path_ms = plan.to_target
+    draws = plan.draws
+    busy_ms = draws.app_ms + draws.db_service_ms + path_ms
+    machines = plan.app.machines_in(plan.region_set)
+    pools = [
+        (f"a slot in {code}", plan.target == r, busy_ms, count * plan.app.concurrency)
+        for r, (code, count) in enumerate(zip(plan.region_set, machines, strict=True))
     ]
-    log = pd.concat([r.requests for r in runs], ignore_index=True)
-    log["region_set"] = pd.Categorical(log["region_set"], categories=names)
-    log.insert(1, "replication", np.int16(replication))
-    machines = pd.concat([r.machines for r in runs], ignore_index=True)
-    machines["region_set"] = pd.Categorical(machines["region_set"], categories=names)
-    return Run(log, machines)
+    at_database = (plan.target >= 0) & at_primary
+    pools.append(("a database connection", at_database, draws.db_service_ms, plan.db_connections))
+    worst = (0.0, "")
+    for where, mine, hold_ms, servers in pools:
+        if mine.any():
+            rate_per_ms = np.bincount(hour[mine]).max() / window_ms
+            worst = max(worst, (erlang_c(servers, rate_per_ms * hold_ms[mine].mean()), where))
+    return worst
 
 
-def simulate_region_set(
-    scenario: Scenario,
-    name: str,
-    region_set: tuple[str, ...],
-    users: pd.DataFrame,
-    streams: dict[str, np.random.SeedSequence],
-    progress: Callable[[int], object] | None = None,
-) -> Run:
-    """Request log and Machine table of one region set, or of an alternative host: one
-    always-on server at one site, reached straight over the internet (no anycast edge, so
-    handshakes cross the whole distance), with its database beside it unless the scenario's
-    database is a managed one elsewhere."""
-    rng = {key: np.random.default_rng(seed) for key, seed in streams.items()}
-    net, app, db = scenario.network, scenario.app, scenario.database
-    db_region = scenario.database_region
-    replicas = scenario.replicas_in(region_set) - {db_region}
-    if name in scenario.alternatives:
-        table, edges, replicas = sites(), list(region_set), frozenset()
-        db_region = db_region if ":" in db_region else name
-        app = app.model_copy(update=ONE_SERVER | {"primary_region": name})
-    else:
-        table, edges = regions(), edge_sites(regions(), region_set, net.edges)
-    n = scenario.workload.requests
-
-    offsets = np.array([utc_offset_hours(tz) for tz in users["timezone"]])
-    t_s, user = arrivals(
-        n, scenario.workload.rate_rps, offsets, scenario.workload.daily, rng["arrivals"]
+def analytic(plan: Plan, progress: Callable[[int], object] | None = None) -> Served:
+    """Every request at its planned target, waiting for nothing; Machines always started."""
+    draws, (worker_ms, _, path_ms) = plan.draws, plan.to_target
+    ok = plan.failed == OK
+    done_ms = plan.edge_arrival_ms + (
+        plan.replay_ms + worker_ms / 2 + draws.app_ms + draws.db_service_ms + path_ms
     )
-    write = rng["arrivals"].random(n) < scenario.workload.write_share
-    new_connection = rng["arrivals"].random(n) < net.new_connection_share
-    outages = Outages.from_faults(scenario.faults)
+    end_ms = float(done_ms[ok].max()) if ok.any() else 0.0
+    machines = [
+        {"region": r, "running_s": end_ms / 1000, "starts": 0}
+        for r, count in enumerate(plan.app.machines_in(plan.region_set))
+        for _ in range(count)
+    ]
+    if progress:
+        progress(len(ok))
+    none = np.zeros(len(ok), dtype=np.float32)
+    return Served(plan.failed, plan.target, none, none, none, machines, end_ms)
 
-    # Anycast: each user's edges, best first; a user whose edge is down lands on the next one.
-    missed = rng["anycast"].random(len(users)) < net.anycast_miss_share
-    ranked, route_km = anycast_ranking(users, table, edges, net, missed)
-    edge = first_edge_up(ranked[user], edges, outages, 1000 * t_s)
-    mobile = (users["access"].to_numpy() == "mobile")[user]
-    user_edge_km = haversine_km(
-        users["lat"].to_numpy()[user],
-        users["lon"].to_numpy()[user],
-        table.loc[edges, "lat"].to_numpy()[edge],
-        table.loc[edges, "lon"].to_numpy()[edge],
-    )
 
-    edge_region = site_rtt_matrix(table, edges, list(region_set), net)
-    order = region_order(edge_region)
-    closest = np.array([regions_by_rtt[0] for regions_by_rtt in order])
-    client_edge_median_ms = internet_rtt_ms(route_km[user, edge], mobile, net)
-    scale = measured_scale(
-        net.measured_rtt_ms,
-        users["country"].to_numpy()[user],
-        np.asarray(region_set)[closest[edge]],
-        client_edge_median_ms + edge_region[edge, closest[edge]],
-    )  # applies to the path to the closest region; a request spilled elsewhere is not scaled
-    client_edge_floor_ms = floor_rtt_ms(user_edge_km)
-    one_rtt_ms = sample_rtt_ms(
-        np.maximum(client_edge_median_ms * scale, client_edge_floor_ms),
-        client_edge_floor_ms,
-        np.where(mobile, net.mobile_jitter_sigma, net.broadband_jitter_sigma),
-        rng["network"],
-    )
-    client_edge_ms = one_rtt_ms * (1 + net.handshake_rtts * new_connection)
-
-    places = sites()  # Fly regions and managed database regions
-    region_db_km = site_distance_km(places, list(region_set), [db_region])[:, 0]
-    paths = Paths(
-        edge_region_ms=edge_region,
-        edge_region_floor_ms=floor_rtt_ms(site_distance_km(table, edges, list(region_set))),
-        region_db_ms=site_rtt_matrix(places, list(region_set), [db_region], net)[:, 0],
-        region_db_floor_ms=floor_rtt_ms(region_db_km),
-        region_order=order,
-        has_replica=np.array([code in replicas for code in region_set]),
-        sigma=net.backbone_jitter_sigma,
-        same_region_ms=net.same_region_rtt_ms,
-    )
-    queries = np.where(write, db.queries_per_write, db.queries_per_read)
-    plan = Plan(
-        edge_arrival_ms=(t_s * 1000 + client_edge_ms / 2).tolist(),
-        edge=edge.tolist(),
-        measured_scale=scale.tolist(),
-        measured_region=closest[edge].tolist(),
-        write=write.tolist(),
-        needs_primary=(write | reads_after_write(t_s, user, write, db.read_your_writes_s)).tolist(),
-        app_ms=service_times_ms(app.service_ms, app.service_cv, n, rng["service"]).tolist(),
-        db_service_ms=rng["database"].gamma(queries, db.query_ms).tolist(),
-        queries=queries.tolist(),
-        z_edge_worker=rng["network"].standard_normal(n).tolist(),
-        z_replay=rng["network"].standard_normal(n).tolist(),
-        z_db=rng["network"].standard_normal(n).tolist(),
-    )
-    out, machines, end_ms = run(
-        plan, paths, app, db.connections, db_region, outages, region_set, progress
+def fill_log(plan: Plan, served: Served, lag_ms: float, out: dict[str, np.ndarray]) -> None:
+    """Write one region set's rows of the request log into ``out`` (LOG_COLUMNS; labels as
+    codes): a failed request keeps its client-edge time and zeros elsewhere."""
+    draws, users, user = plan.draws, plan.draws.users, plan.draws.user
+    ok = served.outcome == OK
+    worker_ms, at_primary, path_ms = plan.to_target
+    moved = ok & (served.region != plan.target)  # spilled by the DES: legs from where served
+    if moved.any():
+        rows = np.flatnonzero(moved)
+        worker_ms, at_primary, path_ms = (x.copy() for x in (worker_ms, at_primary, path_ms))
+        worker_ms[rows], at_primary[rows], path_ms[rows] = plan.legs(rows, served.region[rows])
+    db_ms = served.db_wait_ms + draws.db_service_ms
+    db_ms += path_ms
+    parts = {
+        "client_edge_ms": plan.client_edge_ms,
+        "edge_worker_ms": worker_ms,
+        "queue_ms": served.queue_ms,
+        "cold_start_ms": served.cold_start_ms,
+        "app_ms": draws.app_ms,
+        "db_ms": db_ms,
+        "replay_ms": plan.replay_ms,
+    }
+    everything_ok = ok.all()
+    total_ms = out["total_ms"]
+    total_ms[:] = 0
+    for name, ms in parts.items():
+        if everything_ok or name == "client_edge_ms":
+            out[name][:] = ms
+        else:
+            np.multiply(ms, ok, out=out[name])
+        total_ms += out[name]
+    sites_index = pd.Index(sites().index)
+    served_at = sites_index.get_indexer(plan.region_set).astype(np.int16)
+    out["region_set"][:] = plan.index
+    out["t_s"][:] = draws.t_s
+    for column, per_user in (
+        ("user_lat", users["lat"].to_numpy(np.float32)),
+        ("user_lon", users["lon"].to_numpy(np.float32)),
+        ("country", pd.Index(countries(users)).get_indexer(users["country"])),
+        ("continent", pd.Index(CONTINENTS).get_indexer(users["continent"])),
+        ("access", users["access"].to_numpy() == "mobile"),
+    ):
+        np.take(per_user.astype(out[column].dtype), user, out=out[column])
+    out["kind"][:] = draws.write
+    np.take(sites_index.get_indexer(plan.edges).astype(np.int16), plan.edge, out=out["edge"])
+    np.take(served_at, np.maximum(served.region, 0), out=out["served_region"])
+    if not everything_ok:
+        out["served_region"][~ok] = -1
+    out["outcome"][:] = served.outcome
+    out["stale_read"][:] = stale_reads(
+        draws.t_s, user, draws.write, ok, at_primary, total_ms, lag_ms
     )
 
-    ok = out["outcome"] == 0
-    served = out["served"].astype(int)
-    codes = pd.Index(sites().index)  # the same categories for every set, so logs concatenate
-    log = pd.DataFrame(
-        {
-            "region_set": name,
-            "t_s": t_s,
-            "user_lat": users["lat"].to_numpy(np.float32)[user],
-            "user_lon": users["lon"].to_numpy(np.float32)[user],
-            "country": pd.Categorical(
-                users["country"].to_numpy()[user], categories=sorted(set(users["country"]))
-            ),
-            "continent": pd.Categorical(users["continent"].to_numpy()[user], categories=CONTINENTS),
-            "access": pd.Categorical(
-                np.where(mobile, "mobile", "broadband"), categories=["broadband", "mobile"]
-            ),
-            "kind": pd.Categorical(np.where(write, "write", "read"), categories=["read", "write"]),
-            "edge": pd.Categorical(np.asarray(edges)[edge], categories=codes),
-            "served_region": pd.Categorical(
-                np.where(served >= 0, np.asarray(region_set)[np.maximum(served, 0)], None),
-                categories=codes,
-            ),
-            "outcome": pd.Categorical.from_codes(out["outcome"].astype(int), categories=OUTCOMES),
-            "client_edge_ms": client_edge_ms,
-            "edge_worker_ms": out["edge_worker_ms"],
-            "queue_ms": out["queue_ms"],
-            "cold_start_ms": out["cold_start_ms"],
-            "app_ms": out["app_ms"],
-            "db_ms": out["db_ms"],
-            "replay_ms": out["replay_ms"],
-        }
-    )
-    parts = log[list(PARTS)].astype(np.float32)
-    log[list(PARTS)] = parts
-    log["total_ms"] = parts.sum(axis=1).astype(np.float32)
-    log["stale_read"] = stale_reads(
-        t_s,
-        user,
-        write,
-        ok,
-        out["at_primary_db"] > 0,
-        log["total_ms"].to_numpy(np.float64),
-        db.replication_lag_ms,
-    )
-    machine_table = pd.DataFrame(machines)
-    machine_table.insert(0, "region_set", name)
-    machine_table["region"] = np.asarray(region_set)[machine_table["region"]]
-    machine_table["duration_s"] = end_ms / 1000
-    return Run(log, machine_table)
+
+def countries(users: pd.DataFrame) -> list[str]:
+    return sorted(set(users["country"]))
 
 
-def first_edge_up(ranked: np.ndarray, edges: list[str], outages: Outages, t_ms) -> np.ndarray:
-    """Per request, the first edge of its ranking that is up when it arrives (the first when
-    none is: the request then finds no region either)."""
-    down = np.zeros(ranked.shape, dtype=bool)
-    for code in outages.windows:
-        if code in edges:
-            down |= (ranked == edges.index(code)) & outages.down(code, t_ms)[:, None]
-    return ranked[np.arange(len(ranked)), (~down).argmax(axis=1)]
-
-
-def reads_after_write(t_s: np.ndarray, user: np.ndarray, write: np.ndarray, window_s: float):
-    """Reads that come within ``window_s`` after a write by the same user (read-your-writes)."""
-    if window_s <= 0:
-        return np.zeros(len(t_s), dtype=bool)
-    since = since_last_write(t_s, user, write, t_s)
-    return ~write & (since < window_s)
-
-
-def since_last_write(t_s, user, write, committed_s) -> np.ndarray:
-    """Seconds from each request back to the commit of the same user's latest earlier write
-    (inf when there is none)."""
-    requests = pd.DataFrame({"t": t_s, "user": user, "i": np.arange(len(t_s))}).sort_values("t")
-    writes = pd.DataFrame({"committed": committed_s[write], "user": user[write]})
-    writes = writes.sort_values("committed")
-    matched = pd.merge_asof(
-        requests, writes, left_on="t", right_on="committed", by="user", direction="backward"
-    ).sort_values("i")
-    return (matched["t"] - matched["committed"]).fillna(np.inf).to_numpy()
+def request_log(columns: dict[str, np.ndarray], names: list[str], draws: Draws) -> pd.DataFrame:
+    """The request log from every set's columns: codes become categoricals."""
+    categories = {
+        "region_set": names,
+        "country": countries(draws.users),
+        "continent": CONTINENTS,
+        "access": ["broadband", "mobile"],
+        "kind": ["read", "write"],
+        "edge": sites().index,
+        "served_region": sites().index,
+        "outcome": OUTCOMES,
+    }
+    for column, labels in categories.items():
+        columns[column] = pd.Categorical.from_codes(
+            columns[column], categories=labels, validate=False
+        )
+    replication = np.full(len(columns["t_s"]), draws.replication, dtype=np.int16)
+    columns = {"region_set": columns.pop("region_set"), "replication": replication, **columns}
+    return pd.DataFrame(columns, copy=False)
 
 
 def stale_reads(t_s, user, write, ok, at_primary_db, total_ms, lag_ms: float) -> np.ndarray:
@@ -310,24 +326,5 @@ def stale_reads(t_s, user, write, ok, at_primary_db, total_ms, lag_ms: float) ->
     committed at the primary (the write's commit: its arrival plus its response time)."""
     if lag_ms <= 0:
         return np.zeros(len(t_s), dtype=bool)
-    since = since_last_write(t_s, user, write & ok, t_s + total_ms / 1000)
+    since = since_last_write(t_s, user, write & ok, t_s + total_ms.astype(np.float64) / 1000)
     return ok & ~write & ~at_primary_db & (since < lag_ms / 1000)
-
-
-def measured_scale(
-    measured_ms: pd.Series | None, country: np.ndarray, region: np.ndarray, modelled_ms: np.ndarray
-) -> np.ndarray:
-    """Factor that brings the modelled user-to-region median to the team's measured one, where
-    the measured matrix has the (country, region) pair; 1 elsewhere."""
-    if measured_ms is None:
-        return np.ones(len(country))
-    wanted = measured_ms.reindex(pd.MultiIndex.from_arrays([country, region])).to_numpy()
-    return np.where(np.isnan(wanted), 1.0, wanted / modelled_ms)
-
-
-def service_times_ms(mean_ms: float, cv: float, n: int, rng: np.random.Generator) -> np.ndarray:
-    """App times [ms]: gamma with this mean and coefficient of variation (1 = exponential)."""
-    if cv == 0:
-        return np.full(n, mean_ms)
-    shape = 1.0 / cv**2
-    return rng.gamma(shape, mean_ms / shape, n)

@@ -13,6 +13,10 @@ Behaviour follows Fly.io's documentation (docs/model.md, "Machines and the proxy
   below ``min_machines_running`` in the primary region;
 * a stopped Machine takes ``cold_start_s`` to serve, a suspended one ``resume_s``; it is billed
   from the start command to the stop.
+
+Only this needs time and contention; everything else about a request was drawn in bulk
+before the run (sim.plan). A request that gets the Machine of its planned target uses the
+planned round trips; one spilled to another region recomputes them.
 """
 
 from __future__ import annotations
@@ -20,21 +24,38 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import simpy
 
 from sim.app_config import App
+from sim.plan import NO_MACHINE, OK, PRIMARY_DOWN, QUEUE_TIMEOUT, REGION_DOWN, Outages, Plan, Served
 
-OK, REGION_DOWN, PRIMARY_DOWN, QUEUE_TIMEOUT, NO_MACHINE = range(5)
-OUTCOMES = (
-    "ok",
-    "failed_region_down",
-    "failed_primary_down",
-    "failed_queue_timeout",
-    "failed_no_machine",
-)
+
+class Slots:
+    """A Machine's processing slots (or the database's connections), handed over first come,
+    first served, as ``simpy.Resource`` does, but taken at once when one is free: ``take``
+    returns None then, and otherwise an event to wait for; ``give`` hands the slot to the
+    first waiter, or frees it. This spares the two events a Resource spends per request."""
+
+    __slots__ = ("env", "free", "waiting")
+
+    def __init__(self, env: simpy.Environment, capacity: int):
+        self.env, self.free, self.waiting = env, capacity, deque()
+
+    def take(self) -> simpy.Event | None:
+        if self.free:
+            self.free -= 1
+            return None
+        turn = self.env.event()
+        self.waiting.append(turn)
+        return turn
+
+    def give(self) -> None:
+        if self.waiting:
+            self.waiting.popleft().succeed()
+        else:
+            self.free += 1
 
 
 class Machine:
@@ -45,7 +66,7 @@ class Machine:
         self.region = region
         self.state = "started"  # started | starting | stopped | suspended
         self.in_flight = 0
-        self.slots = simpy.Resource(env, capacity=slots)
+        self.slots = Slots(env, slots)
         self.ready = env.event().succeed()
         self.started_at = 0.0
         self.running_ms = 0.0
@@ -71,34 +92,6 @@ class Machine:
         self.state = "suspended" if how == "suspend" else "stopped"
 
 
-@dataclass(frozen=True)
-class Outages:
-    """Windows [ms] when regions are down, by region code."""
-
-    windows: dict[str, list[tuple[float, float]]]
-
-    @classmethod
-    def from_faults(cls, faults) -> Outages:
-        windows: dict[str, list[tuple[float, float]]] = {}
-        for fault in faults:
-            start_ms = 1000 * fault.start_s
-            windows.setdefault(fault.region, []).append(
-                (start_ms, start_ms + 1000 * fault.duration_s)
-            )
-        return cls(windows)
-
-    def down(self, region: str, now_ms) -> bool | np.ndarray:
-        """Whether ``region`` is down at ``now_ms``: a bool for one time (the SimPy loop asks
-        this for every request, so it stays plain Python), an array for an array of times."""
-        if isinstance(now_ms, int | float):
-            return any(start <= now_ms < end for start, end in self.windows.get(region, ()))
-        now_ms = np.asarray(now_ms)
-        down = np.zeros(now_ms.shape, dtype=bool)
-        for start, end in self.windows.get(region, ()):
-            down |= (start <= now_ms) & (now_ms < end)
-        return down if down.ndim else bool(down)
-
-
 class Fleet:
     """Every Machine of one region set, the proxy's choice among them, and autostop."""
 
@@ -111,21 +104,27 @@ class Fleet:
         ]
         self.hard_limit = math.inf if app.hard_limit is None else app.hard_limit
         self.waiting: deque[tuple[simpy.Event, list[int]]] = deque()  # the proxy's queue, FIFO
+        self.can_fail = any(code in outages.windows for code in codes)
         if app.auto_stop != "off":
             env.process(self._autostop())
 
     def up(self, region: int) -> bool:
-        return not self.outages.down(self.codes[region], self.env.now)
+        return not (self.can_fail and self.outages.down(self.codes[region], self.env.now))
 
     def pick(self, regions: list[int]) -> Machine | None:
         """The Machine the proxy sends a request to, trying ``regions`` in order (closest first)."""
+        soft_limit = self.app.soft_limit
         for r in regions:
-            if not self.up(r):
+            if self.can_fail and not self.up(r):
                 continue
+            best = None  # least loaded below soft_limit, the first of equals (a loop: hot path)
+            for m in self.machines[r]:
+                if m.in_flight < soft_limit and m.serving:
+                    if best is None or m.in_flight < best.in_flight:
+                        best = m
+            if best is not None:
+                return best
             serving = [m for m in self.machines[r] if m.serving]
-            relaxed = [m for m in serving if m.in_flight < self.app.soft_limit]
-            if relaxed:
-                return min(relaxed, key=lambda m: m.in_flight)
             idle = [m for m in self.machines[r] if not m.serving]
             if idle and self.app.auto_start:
                 machine = idle[0]
@@ -147,7 +146,9 @@ class Fleet:
         self.waiting = deque(w for w in self.waiting if w[0] is not turn)
 
     def release(self, machine: Machine) -> None:
-        """A request finished: wake the first queued request that can use this region."""
+        """A request finished: free its slot, and wake the first request queued in the proxy
+        that can use this region."""
+        machine.slots.give()
         machine.in_flight -= 1
         machine.last_busy = self.env.now
         for k, (turn, regions) in enumerate(self.waiting):
@@ -185,186 +186,118 @@ class Fleet:
         return rows
 
 
-@dataclass(frozen=True)
-class Paths:
-    """Backbone medians and floors [ms] the proxy needs once it has chosen a region."""
-
-    edge_region_ms: np.ndarray  # (edges, regions) median
-    edge_region_floor_ms: np.ndarray
-    region_db_ms: np.ndarray  # (regions,) median to the primary database
-    region_db_floor_ms: np.ndarray
-    region_order: list[list[int]]  # per edge: regions of the set, closest first
-    has_replica: np.ndarray  # (regions,) bool
-    sigma: float
-    same_region_ms: float
-
-    def sample(self, median: float, floor: float, z: float) -> float:
-        """One backbone RTT [ms]: network.sample_rtt_ms for a single request, in plain floats
-        (numpy per request would dominate the DES)."""
-        return floor + (median - floor) * math.exp(self.sigma * z)
+BATCH = 1000  # requests turned into Python values at a time, and between progress calls
 
 
-@dataclass(frozen=True)
-class Plan:
-    """Per-request values drawn before the run (lists, for speed inside the DES)."""
+def run(plan: Plan, progress: Callable[[int], object] | None = None) -> Served:
+    """Simulate the requests of ``plan`` that reach their edge without failing there.
 
-    edge_arrival_ms: list[float]  # when the request reaches its edge
-    edge: list[int]
-    measured_scale: list[float]  # the team's measured RTT over the model's, to measured_region
-    measured_region: list[int]
-    write: list[bool]
-    needs_primary: list[bool]  # writes, and reads under read-your-writes
-    app_ms: list[float]
-    db_service_ms: list[float]
-    queries: list[int]
-    z_edge_worker: list[float]
-    z_replay: list[float]
-    z_db: list[float]
-
-
-PROGRESS_STEP = 1000  # requests between progress calls: often enough for a bar, cheap
-RESULTS = (
-    "outcome",
-    "served",
-    "edge_worker_ms",
-    "replay_ms",
-    "queue_ms",
-    "cold_start_ms",
-    "app_ms",
-    "db_ms",
-    "at_primary_db",
-)
-
-
-def run(
-    plan: Plan,
-    paths: Paths,
-    app: App,
-    db_connections: int,
-    db_region: str,
-    outages: Outages,
-    codes: tuple[str, ...],
-    progress: Callable[[int], object] | None = None,
-):
-    """Simulate every request of ``plan``; return per-request results and the Machine table.
-
-    ``progress`` hears of every PROGRESS_STEP requests dispatched, and of the rest at the end.
+    ``progress`` hears of every BATCH requests dispatched (those failed at the edge first).
     """
-    n = len(plan.edge)
-    out = {name: np.zeros(n) for name in RESULTS}
-    out["served"][:] = -1
+    n, app, paths = len(plan.failed), plan.app, plan.paths
+    outcome, served = plan.failed.copy(), np.full(n, -1, dtype=np.int8)
+    queue_ms, cold_start_ms, db_wait_ms = np.zeros(n), np.zeros(n), np.zeros(n)
     env = simpy.Environment()
-    fleet = Fleet(env, app, codes, outages)
-    database = simpy.Resource(env, capacity=db_connections)
+    fleet = Fleet(env, app, plan.region_set, plan.outages)
+    database = Slots(env, plan.db_connections)
     timeout_ms = 1000 * app.queue_timeout_s
-    remaining = [n]
-    finished = env.event()
+    primary_only = [fleet.primary]
 
-    def fail(i: int, why: int):
-        out["outcome"][i] = why
-
-    def request(i: int):
-        edge = plan.edge[i]
-        order = [r for r in paths.region_order[edge] if fleet.up(r)]
-        if not order:
-            return fail(i, REGION_DOWN)
-        replay_ms = 0.0
-        candidates = order
-        at_primary_db_down = outages.down(db_region, env.now)
-        if plan.needs_primary[i]:
-            replayed = app.writes == "replay" or not plan.write[i]
-            if at_primary_db_down or (replayed and not fleet.up(fleet.primary)):
-                return fail(i, PRIMARY_DOWN)
-            if replayed:
-                candidates = [fleet.primary]
-                first = order[0]
-                if first != fleet.primary:
-                    replay_ms = (
-                        paths.sample(
-                            paths.edge_region_ms[edge, first],
-                            paths.edge_region_floor_ms[edge, first],
-                            plan.z_replay[i],
-                        )
-                        + app.replay_decision_ms
-                    )
+    def request(
+        i, edge, target, replayed, replay_ms, worker_ms, app_ms, db_ms, path_ms, at_primary
+    ):
+        candidates = primary_only if replayed else paths.region_order[edge]
+        if fleet.can_fail:
+            candidates = [r for r in candidates if fleet.up(r)]
         arrived = env.now
         machine = fleet.pick(candidates)
         while machine is None:
             if not app.auto_start and not any(
                 m.serving for r in candidates for m in fleet.machines[r]
             ):
-                return fail(i, NO_MACHINE)
+                outcome[i] = NO_MACHINE
+                return
             left = arrived + timeout_ms - env.now
             if left <= 0:
-                return fail(i, QUEUE_TIMEOUT)
+                outcome[i] = QUEUE_TIMEOUT
+                return
             turn = fleet.wait(candidates)
             yield turn | env.timeout(left)
             if not turn.triggered:
                 fleet.leave(turn)
             candidates = [r for r in candidates if fleet.up(r)]
             if not candidates:
-                return fail(i, REGION_DOWN)
+                outcome[i] = REGION_DOWN
+                return
             machine = fleet.pick(candidates)
         region = machine.region
-        at_primary = plan.needs_primary[i] or plan.write[i] or not paths.has_replica[region]
-        if at_primary and at_primary_db_down:
-            return fail(i, PRIMARY_DOWN)
+        if region != target:  # spilled: its round trips from where it is served
+            worker_ms, at_primary, path_ms = (float(x) for x in plan.legs(i, region))
+            if at_primary and plan.db_down[i]:
+                outcome[i] = PRIMARY_DOWN
+                return
         machine.in_flight += 1
-        proxy_wait = env.now - arrived
-        scale = plan.measured_scale[i] if region == plan.measured_region[i] else 1.0
-        floor = paths.edge_region_floor_ms[edge, region]
-        median = max(paths.edge_region_ms[edge, region] * scale, floor)
-        edge_worker_ms = paths.sample(median, floor, plan.z_edge_worker[i])
-        yield env.timeout(replay_ms + edge_worker_ms / 2)
-        reached = env.now
-        if not machine.ready.triggered:
+        proxy_wait_ms = env.now - arrived
+        yield env.timeout(replay_ms + worker_ms / 2)
+        if machine.state == "starting":
+            reached = env.now
             yield machine.ready
-        cold_ms = env.now - reached
+            cold_start_ms[i] = env.now - reached
         asked = env.now
-        with machine.slots.request() as turn:
+        turn = machine.slots.take()
+        if turn:
             yield turn
-            queue_ms = proxy_wait + env.now - asked
-            if at_primary:  # queries wait for one of the primary's connections
-                yield env.timeout(plan.app_ms[i])
-                rtt = paths.sample(
-                    paths.region_db_ms[region], paths.region_db_floor_ms[region], plan.z_db[i]
-                )
-                db_started = env.now
-                with database.request() as connection:
-                    yield connection
-                    yield env.timeout(plan.db_service_ms[i])
-                yield env.timeout(plan.queries[i] * rtt)
-                db_ms = env.now - db_started
-            else:  # a local replica has no contention: app and queries in one step
-                db_ms = plan.db_service_ms[i] + plan.queries[i] * paths.same_region_ms
-                yield env.timeout(plan.app_ms[i] + db_ms)
+        queue_ms[i] = proxy_wait_ms + env.now - asked
+        if at_primary:  # queries wait for one of the primary's connections
+            yield env.timeout(app_ms)
+            turn = database.take()
+            if turn:
+                asked = env.now
+                yield turn
+                db_wait_ms[i] = env.now - asked
+            yield env.timeout(db_ms)
+            database.give()
+            yield env.timeout(path_ms)
+        else:  # a local replica has no contention: app and queries in one step
+            yield env.timeout(app_ms + db_ms + path_ms)
         fleet.release(machine)
-        for name, value in (
-            ("served", region), ("edge_worker_ms", edge_worker_ms), ("replay_ms", replay_ms),
-            ("queue_ms", queue_ms), ("cold_start_ms", cold_ms), ("app_ms", plan.app_ms[i]),
-            ("db_ms", db_ms), ("at_primary_db", at_primary),
-        ):  # fmt: skip
-            out[name][i] = value
+        served[i] = region
 
-    def tracked(i: int):
-        yield from request(i)
+    order = np.argsort(plan.edge_arrival_ms, kind="stable")
+    order = order[plan.failed[order] == OK]  # failed at the edge: nothing to simulate
+    if progress:
+        progress(n - len(order))
+    remaining = [len(order)]
+    finished = env.event()
+
+    def done(_):
         remaining[0] -= 1
-        if remaining[0] == 0:
+        if not remaining[0]:
             finished.succeed()
 
-    def source():
-        order = np.argsort(plan.edge_arrival_ms, kind="stable").tolist()
-        now = 0.0
-        for k, i in enumerate(order, start=1):
-            at = plan.edge_arrival_ms[i]
-            yield env.timeout(at - now)
-            now = at
-            env.process(tracked(i))
-            if progress and k % PROGRESS_STEP == 0:
-                progress(PROGRESS_STEP)
-        if progress:
-            progress(len(order) % PROGRESS_STEP)
+    worker_ms, at_primary, path_ms = plan.to_target
+    columns = (
+        plan.edge, plan.target, plan.replayed, plan.replay_ms, worker_ms, plan.draws.app_ms,
+        plan.draws.db_service_ms, path_ms, at_primary,
+    )  # the arguments of request() after i, in its order  # fmt: skip
 
-    env.process(source())
-    env.run(until=finished)
-    return out, fleet.machine_table(env.now), env.now
+    def source():
+        now = 0.0
+        for start in range(0, len(order), BATCH):
+            rows = order[start : start + BATCH]
+            batch = [column[rows].tolist() for column in columns]
+            for at, *values in zip(
+                plan.edge_arrival_ms[rows].tolist(), rows.tolist(), *batch, strict=True
+            ):
+                yield env.timeout(at - now)
+                now = at
+                env.process(request(*values)).callbacks.append(done)
+            if progress:
+                progress(len(rows))
+
+    if len(order):
+        env.process(source())
+        env.run(until=finished)
+    return Served(
+        outcome, served, queue_ms, cold_start_ms, db_wait_ms, fleet.machine_table(env.now), env.now
+    )

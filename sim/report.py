@@ -36,10 +36,13 @@ def latency_quantiles(requests: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return table
 
 
-def summary(requests: pd.DataFrame, machines: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+def summary(
+    requests: pd.DataFrame, machines: pd.DataFrame, engines: pd.DataFrame, scenario: Scenario
+) -> pd.DataFrame:
     """One row per region set (and alternative): requests, failures, latency quantiles, cold
     starts, stale reads, SLO attainment, the itemised monthly bill, and the verdict against the
-    baseline: changes, user-hours of waiting saved a month, dollars per user-hour saved."""
+    baseline: changes, user-hours of waiting saved a month, dollars per user-hour saved; last,
+    the engine that ran it."""
     table = latency_quantiles(requests, ["region_set"])
     by_set = requests.groupby("region_set", observed=True, sort=True)
     table["error_rate"] = 1 - table["ok"] / table["requests"]
@@ -62,7 +65,8 @@ def summary(requests: pd.DataFrame, machines: pd.DataFrame, scenario: Scenario) 
         for name, codes in scenario.candidates.items()
     ]
     table = table.join(pd.DataFrame(bills))
-    return verdicts(table, by_continent(requests, scenario.baseline), scenario).reset_index()
+    table = verdicts(table, by_continent(requests, scenario.baseline), scenario)
+    return table.join(engines.set_index("region_set")["engine"]).reset_index()
 
 
 def verdicts(table: pd.DataFrame, continents: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:

@@ -9,7 +9,7 @@ from conftest import small_scenario
 
 import sim
 from sim.engine import PARTS, simulate
-from sim.fleet import OUTCOMES
+from sim.plan import OUTCOMES
 
 
 def requests(scenario):

@@ -5,7 +5,7 @@ import pytest
 from conftest import small_scenario
 
 import sim
-from sim.fleet import OUTCOMES
+from sim.plan import OUTCOMES
 
 ALWAYS_NEW = {"anycast_miss_share": 0.0}
 

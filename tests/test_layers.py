@@ -13,8 +13,8 @@ ORDER = [
     "data",  # data: packaged tables
     *("checks", "userfiles", "fields", "app_config", "network_config", "scenario"),  # schema
     *("flytoml", "scenario_files"),  # input: YAML or fly.toml -> Scenario
-    *("geo", "paths", "network", "routing", "calibration", "workload", "cost"),  # model
-    *("fleet", "engine"),  # engine: SimPy
+    *("geo", "paths", "network", "routing", "calibration", "workload", "cost", "queueing"),
+    *("plan", "fleet", "engine"),  # engine: requests drawn in bulk, SimPy, the run
     *("report", "plots", "maps"),  # report: tables and figures from the request log
     *("__init__", "outputs", "cli", "__main__"),  # face: the Python API and the command
 ]

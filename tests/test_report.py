@@ -55,7 +55,7 @@ def test_regions_far_from_a_one_continent_user_base_are_not_worth_it():
     )
     table = result.summary.set_index("region_set")
     far = table.loc["fra+sin+gru"]
-    assert far["p50_change_ms"] == 0  # Europe's median user is served from fra either way
+    assert abs(far["p50_change_ms"]) < 0.5  # Europe's median user is served from fra either way
     # only Russia's far east gains (served from sin): about a millisecond on average
     waiting_hours = table.at["fra", "mean_ms"] * 20 * 30 * 86_400 / 3_600_000
     assert 0 < far["user_hours_saved_month"] < 0.02 * waiting_hours

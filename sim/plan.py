@@ -1,0 +1,415 @@
+"""The requests of one region set, drawn in bulk before any simulation (numpy only).
+
+Everything about a request that does not depend on other requests is decided here, with
+vectorised numpy: who sends it and when, its anycast edge, every RTT draw, its app and query
+times, whether it fails at the edge (its regions or the primary down), and where it goes when
+nothing is contended: the closest region that is up (or the primary, for a replayed write),
+with the backbone and database round trips to it. Both engines start from a `Plan` and return
+`Served`: the analytic one (sim.engine) sends every request to its target at once; the
+discrete-event one (sim.fleet) lets Machines, limits, autostop and the database's connections
+decide, and adds the waits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from sim.app_config import App
+from sim.data import regions, sites
+from sim.geo import haversine_km, place_users
+from sim.network import floor_rtt_ms, internet_rtt_ms
+from sim.routing import (
+    anycast_ranking,
+    edge_sites,
+    region_order,
+    site_distance_km,
+    site_rtt_matrix,
+)
+from sim.scenario import Scenario
+from sim.workload import arrivals, utc_offset_hours
+
+OK, REGION_DOWN, PRIMARY_DOWN, QUEUE_TIMEOUT, NO_MACHINE = range(5)
+OUTCOMES = (
+    "ok",
+    "failed_region_down",
+    "failed_primary_down",
+    "failed_queue_timeout",
+    "failed_no_machine",
+)
+STREAMS = ("users", "arrivals", "network", "service", "database", "anycast")
+ONE_SERVER = {  # an alternative host: one server, always on, no proxy limits
+    "machines_per_region": 1,
+    "scale_count": None,
+    "auto_stop": "off",
+    "min_machines_running": 0,
+    "hard_limit": None,
+}
+
+
+@dataclass(frozen=True)
+class Outages:
+    """Windows [ms] when regions are down, by region code."""
+
+    windows: dict[str, list[tuple[float, float]]]
+
+    @classmethod
+    def from_faults(cls, faults) -> Outages:
+        windows: dict[str, list[tuple[float, float]]] = {}
+        for fault in faults:
+            start_ms = 1000 * fault.start_s
+            windows.setdefault(fault.region, []).append(
+                (start_ms, start_ms + 1000 * fault.duration_s)
+            )
+        return cls(windows)
+
+    def down(self, region: str, now_ms) -> bool | np.ndarray:
+        """Whether ``region`` is down at ``now_ms``: a bool for one time (the SimPy loop asks
+        this for every request, so it stays plain Python), an array for an array of times."""
+        if isinstance(now_ms, int | float):
+            return any(start <= now_ms < end for start, end in self.windows.get(region, ()))
+        now_ms = np.asarray(now_ms)
+        down = np.zeros(now_ms.shape, dtype=bool)
+        for start, end in self.windows.get(region, ()):
+            down |= (start <= now_ms) & (now_ms < end)
+        return down
+
+    def first_up(self, ranked: np.ndarray, codes: list[str], t_ms: np.ndarray) -> np.ndarray:
+        """Per row of ``ranked`` (indices into ``codes``, best first), the first index up at
+        that row's time ``t_ms``; -1 where none is."""
+        if not self.windows:
+            return ranked[:, 0]
+        down = np.zeros(ranked.shape, dtype=bool)
+        for code in self.windows:
+            if code in codes:
+                down |= (ranked == codes.index(code)) & self.down(code, t_ms)[:, None]
+        first = ranked[np.arange(len(ranked)), (~down).argmax(axis=1)]
+        return np.where(down.all(axis=1), -1, first)
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Backbone RTTs [ms] from the edges to the set's regions and from those to the primary
+    database, as floor + excess x jitter (network.sample_rtt_ms), float32 for speed."""
+
+    edge_region_ms: np.ndarray  # (edges, regions) median
+    worker_floor_ms: np.ndarray  # (edges, regions)
+    worker_excess_ms: np.ndarray  # (edges, regions): median - floor
+    db_floor_ms: np.ndarray  # (regions,) to the primary database
+    db_excess_ms: np.ndarray
+    region_order: list[list[int]]  # per edge: regions of the set, closest first
+    closest: np.ndarray  # (edges,) the first of region_order
+    has_replica: np.ndarray  # (regions,) bool
+    same_region_ms: float
+
+
+@dataclass(frozen=True)
+class Draws:
+    """Every random draw of a run, made once and shared by all its region sets (common random
+    numbers: differences between sets come from the sets, not from sampling noise).
+
+    A jitter is ``exp(sigma x Z)``, the factor network.sample_rtt_ms puts on an RTT's excess
+    over its physics floor. Times and jitters are float32, arrival times float64.
+    """
+
+    replication: int
+    users: pd.DataFrame
+    missed: np.ndarray  # per user: anycast lands on a farther edge
+    t_s: np.ndarray  # when the user sends it [s], ascending
+    user: np.ndarray
+    write: np.ndarray
+    new_connection: np.ndarray
+    needs_primary: np.ndarray  # writes, and reads under read-your-writes
+    client_jitter: np.ndarray  # user to edge (the user's access network's sigma)
+    worker_jitter: np.ndarray  # edge to Machine (backbone sigma)
+    replay_jitter: np.ndarray  # edge to the first region, for fly-replay
+    db_jitter: np.ndarray  # Machine to the primary database
+    app_ms: np.ndarray
+    db_service_ms: np.ndarray  # its queries' service time, all together
+    queries: np.ndarray
+
+
+def draw(scenario: Scenario, replication: int = 0) -> Draws:
+    """The draws of one replication: the scenario's SeedSequence spawned per replication, then
+    per random source (STREAMS), so that each source is independent of the others."""
+    root = np.random.SeedSequence(scenario.seed).spawn(replication + 1)[replication]
+    seeds = dict(zip(STREAMS, root.spawn(len(STREAMS)), strict=True))
+    rng = {key: np.random.default_rng(seed) for key, seed in seeds.items()}
+    net, db, workload = scenario.network, scenario.database, scenario.workload
+    users = place_users(
+        scenario.users.placement, scenario.users.count, scenario.users.mobile_share, rng["users"]
+    )
+    n = workload.requests
+    offsets = np.array([utc_offset_hours(tz) for tz in users["timezone"]])
+    t_s, user = arrivals(n, workload.rate_rps, offsets, workload.daily, rng["arrivals"])
+    write = rng["arrivals"].random(n, dtype=np.float32) < workload.write_share
+    new_connection = rng["arrivals"].random(n, dtype=np.float32) < net.new_connection_share
+    mobile = users["access"].to_numpy() == "mobile"
+    access_sigma = np.where(mobile, net.mobile_jitter_sigma, net.broadband_jitter_sigma)
+
+    def jitter(sigma) -> np.ndarray:
+        z = rng["network"].standard_normal(n, dtype=np.float32)
+        return np.exp(np.asarray(sigma, dtype=np.float32) * z)
+
+    client_jitter = jitter(access_sigma[user])
+    worker_jitter, replay_jitter, db_jitter = (jitter(net.backbone_jitter_sigma) for _ in "abc")
+    queries = np.where(write, db.queries_per_write, db.queries_per_read).astype(np.int16)
+    db_service_ms = np.zeros(n, dtype=np.float32)
+    for kind, shape in ((~write, db.queries_per_read), (write, db.queries_per_write)):
+        if shape:  # a gamma per kind: the sum of its queries' exponential service times
+            service = rng["database"].standard_gamma(shape, int(kind.sum()), dtype=np.float32)
+            db_service_ms[kind] = db.query_ms * service
+    return Draws(
+        replication=replication,
+        users=users,
+        missed=rng["anycast"].random(len(users)) < net.anycast_miss_share,
+        t_s=t_s,
+        user=user,
+        write=write,
+        new_connection=new_connection,
+        needs_primary=write | reads_after_write(t_s, user, write, db.read_your_writes_s),
+        client_jitter=client_jitter,
+        worker_jitter=worker_jitter,
+        replay_jitter=replay_jitter,
+        db_jitter=db_jitter,
+        app_ms=service_times_ms(
+            scenario.app.service_ms, scenario.app.service_cv, n, rng["service"]
+        ),
+        db_service_ms=db_service_ms,
+        queries=queries,
+    )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One region set's requests before any simulation; arrays in arrival order."""
+
+    name: str
+    index: int  # of the candidate in the scenario
+    region_set: tuple[str, ...]
+    edges: list[str]  # the sites anycast can land on (`edge` indexes them)
+    app: App  # as deployed (an alternative host: ONE_SERVER)
+    db_region: str
+    db_connections: int
+    paths: Paths
+    outages: Outages
+    draws: Draws
+
+    edge: np.ndarray
+    client_edge_ms: np.ndarray  # user to edge, handshakes included
+    edge_arrival_ms: np.ndarray  # when it reaches its edge
+    replayed: np.ndarray  # needs the primary's Machine: fly-replay from the edge
+    db_down: np.ndarray  # the primary database is down when it reaches its edge
+    failed: np.ndarray  # outcome code when it fails at its edge (regions or primary down), else OK
+    target: np.ndarray  # region index it goes to when nothing is contended; -1 when failed
+    replay_ms: np.ndarray  # edge to the first region up and its fly-replay answer
+    measured_scale: np.ndarray | None  # measured RTT over the model's, to the closest region
+
+    @cached_property
+    def to_target(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The legs (below) of every request to its target region."""
+        return self.legs(slice(None), np.maximum(self.target, 0))
+
+    def legs(self, rows, region) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For requests ``rows`` served in ``region`` (index arrays, or a slice for all): the
+        edge-to-Machine RTT [ms], whether the queries go to the primary database (no replica
+        there, or a write, or read-your-writes), and the queries' round trips [ms]."""
+        paths, draws, edge = self.paths, self.draws, self.edge[rows]
+        pair = edge * paths.has_replica.size + region
+        floor_ms = paths.worker_floor_ms.ravel()[pair]
+        excess_ms = paths.worker_excess_ms.ravel()[pair]
+        if self.measured_scale is not None:  # the team's measurements: the closest region's path
+            median_ms = paths.edge_region_ms.ravel()[pair] * self.measured_scale[rows]
+            scaled = np.maximum(median_ms, floor_ms) - floor_ms
+            excess_ms = np.where(region == paths.closest[edge], scaled, excess_ms)
+        worker_ms = floor_ms + excess_ms * draws.worker_jitter[rows]
+        at_primary = draws.needs_primary[rows] | ~paths.has_replica[region]
+        query_rtt_ms = np.where(
+            at_primary,
+            paths.db_floor_ms[region] + paths.db_excess_ms[region] * draws.db_jitter[rows],
+            np.float32(paths.same_region_ms),
+        )
+        return worker_ms, at_primary, draws.queries[rows] * query_rtt_ms
+
+
+@dataclass(frozen=True)
+class Served:
+    """What an engine decided for each request of a plan, and the Machines' bill."""
+
+    outcome: np.ndarray  # index into OUTCOMES
+    region: np.ndarray  # index into the region set; -1 when it failed
+    queue_ms: np.ndarray  # in the proxy's queue and for a slot on the Machine
+    cold_start_ms: np.ndarray  # for its Machine to start or resume
+    db_wait_ms: np.ndarray  # for a connection of the primary database
+    machines: list[dict]  # per Machine: region index, running_s, starts
+    end_ms: float  # when the last request finished
+
+
+def plan_requests(scenario: Scenario, name: str, draws: Draws) -> Plan:
+    """The requests of candidate ``name`` (a region set, or an alternative host: see
+    `deployment`) from the run's ``draws``: their edges and client-edge times, where each goes
+    when nothing is contended, and whether it fails at its edge. Matrices per user and edge, or
+    per edge and region, are computed once and gathered per request."""
+    net, users, user = scenario.network, draws.users, draws.user
+    region_set = scenario.candidates[name]
+    app, table, edges, db_region, replicas = deployment(scenario, name)
+    outages = Outages.from_faults(scenario.faults)
+
+    # Anycast: each user's edges, best first; a user whose edge is down lands on the next one.
+    ranked, route_km = anycast_ranking(users, table, edges, net, draws.missed)
+    if outages.windows:
+        edge = outages.first_up(ranked[user], edges, 1000 * draws.t_s)
+        edge = np.where(edge < 0, ranked[user, 0], edge)  # none up: it finds no region either
+    else:
+        edge = ranked[:, 0][user]
+    edge_region = site_rtt_matrix(table, edges, list(region_set), net)
+    order = region_order(edge_region)
+    closest = np.array([regions_by_rtt[0] for regions_by_rtt in order])
+    places = sites()  # Fly regions and managed database regions
+    worker_floor_ms = floor_rtt_ms(site_distance_km(table, edges, list(region_set)))
+    db_median_ms = site_rtt_matrix(places, list(region_set), [db_region], net)[:, 0]
+    db_floor_ms = floor_rtt_ms(site_distance_km(places, list(region_set), [db_region])[:, 0])
+    paths = Paths(
+        edge_region_ms=edge_region.astype(np.float32),
+        worker_floor_ms=worker_floor_ms.astype(np.float32),
+        worker_excess_ms=(edge_region - worker_floor_ms).astype(np.float32),
+        db_floor_ms=db_floor_ms.astype(np.float32),
+        db_excess_ms=(db_median_ms - db_floor_ms).astype(np.float32),
+        region_order=order,
+        closest=closest,
+        has_replica=np.array([code in replicas for code in region_set]),
+        same_region_ms=net.same_region_rtt_ms,
+    )
+
+    # User to edge: median (scaled to the team's measurements) and floor per user and edge.
+    mobile = users["access"].to_numpy() == "mobile"
+    median_ms = internet_rtt_ms(route_km, mobile[:, None], net)
+    floor_ms = floor_rtt_ms(
+        haversine_km(
+            users["lat"].to_numpy()[:, None],
+            users["lon"].to_numpy()[:, None],
+            table.loc[edges, "lat"].to_numpy(),
+            table.loc[edges, "lon"].to_numpy(),
+        )
+    )
+    pair = user * len(edges) + edge
+    scale = None
+    if net.measured_rtt_ms is not None:  # it applies to the path to the closest region only
+        scale = measured_scale(
+            net.measured_rtt_ms,
+            np.repeat(users["country"].to_numpy(), len(edges)),
+            np.tile(np.asarray(region_set)[closest], len(users)),
+            (median_ms + edge_region[np.arange(len(edges)), closest]).ravel(),
+        ).astype(np.float32)
+        median_ms = median_ms * scale.reshape(median_ms.shape)
+        scale = scale[pair]
+    excess_ms = (np.maximum(median_ms, floor_ms) - floor_ms).astype(np.float32).ravel()
+    one_rtt_ms = floor_ms.astype(np.float32).ravel()[pair] + excess_ms[pair] * draws.client_jitter
+    handshakes = np.float32(net.handshake_rtts) * draws.new_connection
+    client_edge_ms = one_rtt_ms * (1 + handshakes)
+    edge_arrival_ms = draws.t_s * 1000 + client_edge_ms / 2
+
+    # Where each request goes with no contention, and whether it fails at its edge.
+    needs_primary = draws.needs_primary
+    replayed = needs_primary & ((app.writes == "replay") | ~draws.write)
+    primary = region_set.index(app.primary_region)
+    db_down = outages.down(db_region, edge_arrival_ms)
+    failed = np.zeros(len(user), dtype=np.int8)
+    if not outages.windows:
+        first = closest[edge]
+        target = np.where(replayed, primary, first)
+    else:
+        first = outages.first_up(np.array(order)[edge], list(region_set), edge_arrival_ms)
+        target = np.where(replayed, primary, first)
+        at_primary = needs_primary | ~paths.has_replica[np.maximum(target, 0)]
+        primary_down = outages.down(app.primary_region, edge_arrival_ms)
+        failed[(at_primary & db_down) | (replayed & primary_down)] = PRIMARY_DOWN
+        failed[first < 0] = REGION_DOWN
+        target[failed != OK] = -1
+    replay_ms = np.zeros(len(user), dtype=np.float32)
+    rows = np.flatnonzero(replayed & (first != primary) & (failed == OK))
+    at = edge[rows].astype(np.int32) * len(region_set) + first[rows]
+    replay_ms[rows] = (
+        paths.worker_floor_ms.ravel()[at]
+        + paths.worker_excess_ms.ravel()[at] * draws.replay_jitter[rows]
+        + app.replay_decision_ms
+    )
+    return Plan(
+        name=name,
+        index=list(scenario.candidates).index(name),
+        region_set=region_set,
+        edges=edges,
+        app=app,
+        db_region=db_region,
+        db_connections=scenario.database.connections,
+        paths=paths,
+        outages=outages,
+        draws=draws,
+        edge=edge,
+        client_edge_ms=client_edge_ms,
+        edge_arrival_ms=edge_arrival_ms,
+        replayed=replayed,
+        db_down=db_down,
+        failed=failed,
+        target=target,
+        replay_ms=replay_ms,
+        measured_scale=scale,
+    )
+
+
+def deployment(
+    scenario: Scenario, name: str
+) -> tuple[App, pd.DataFrame, list[str], str, frozenset[str]]:
+    """How candidate ``name`` runs: its app, the table of its places, the edge sites anycast
+    reaches, the database's region, and the regions with a read replica. An alternative host
+    is ONE_SERVER with its own site as the only edge and its database on the box (unless the
+    scenario's database is a managed one)."""
+    region_set, db_region = scenario.candidates[name], scenario.database_region
+    if name in scenario.alternatives:
+        app = scenario.app.model_copy(update=ONE_SERVER | {"primary_region": name})
+        return app, sites(), list(region_set), db_region if ":" in db_region else name, frozenset()
+    edges = edge_sites(regions(), region_set, scenario.network.edges)
+    replicas = scenario.replicas_in(region_set) - {db_region}
+    return scenario.app, regions(), edges, db_region, replicas
+
+
+def reads_after_write(t_s: np.ndarray, user: np.ndarray, write: np.ndarray, window_s: float):
+    """Reads that come within ``window_s`` after a write by the same user (read-your-writes)."""
+    if window_s <= 0:
+        return np.zeros(len(t_s), dtype=bool)
+    since = since_last_write(t_s, user, write, t_s)
+    return ~write & (since < window_s)
+
+
+def since_last_write(t_s, user, write, committed_s) -> np.ndarray:
+    """Seconds from each request back to the commit of the same user's latest earlier write
+    (inf when there is none)."""
+    requests = pd.DataFrame({"t": t_s, "user": user, "i": np.arange(len(t_s))}).sort_values("t")
+    writes = pd.DataFrame({"committed": committed_s[write], "user": user[write]})
+    writes = writes.sort_values("committed")
+    matched = pd.merge_asof(
+        requests, writes, left_on="t", right_on="committed", by="user", direction="backward"
+    ).sort_values("i")
+    return (matched["t"] - matched["committed"]).fillna(np.inf).to_numpy()
+
+
+def measured_scale(
+    measured_ms: pd.Series | None, country: np.ndarray, region: np.ndarray, modelled_ms: np.ndarray
+) -> np.ndarray:
+    """Factor that brings the modelled user-to-region median to the team's measured one, where
+    the measured matrix has the (country, region) pair; 1 elsewhere."""
+    if measured_ms is None:
+        return np.ones(len(country))
+    wanted = measured_ms.reindex(pd.MultiIndex.from_arrays([country, region])).to_numpy()
+    return np.where(np.isnan(wanted), 1.0, wanted / modelled_ms)
+
+
+def service_times_ms(mean_ms: float, cv: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """App times [ms]: gamma with this mean and coefficient of variation (1 = exponential)."""
+    if cv == 0:
+        return np.full(n, mean_ms, dtype=np.float32)
+    shape = 1.0 / cv**2
+    return (mean_ms / shape) * rng.standard_gamma(shape, n, dtype=np.float32)
