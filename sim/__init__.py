@@ -36,6 +36,7 @@ except PackageNotFoundError:  # running from a checkout that was never installed
     __version__ = "0+unknown"
 
 __all__ = [
+    "ENGINES",
     "DeprecatedRegionWarning",
     "Result",
     "Scenario",

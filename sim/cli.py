@@ -131,6 +131,11 @@ def read_scenario(scenario: Path, region_sets: tuple[str, ...], **overrides) -> 
     help="folder for the CSVs, request log, chart and report",
 )
 @FORMAT
+@click.option(
+    "--engine", type=click.Choice(sim.ENGINES), default="auto", show_default=True,
+    help="des: discrete events (queues, limits, autostop, outages); analytic: vectorised, "
+    "nothing waits; auto: per region set, the DES when it has any of those or queues would form",
+)  # fmt: skip
 @click.option("--yes", is_flag=True, help="run even when the estimate says it is large")
 @click.option("-q", "--quiet", is_flag=True, help="no progress or notes on stderr")
 def run(
@@ -138,6 +143,7 @@ def run(
     region_sets: tuple[str, ...],
     out: Path | None,
     format_: str,
+    engine: str,
     yes: bool,
     quiet: bool,
     **overrides,
@@ -150,10 +156,11 @@ def run(
       globalness run scenarios/fly-seed.yaml --out out/seed
       globalness run scenarios/saas-api.yaml --regions iad --regions iad,fra --format csv
       globalness run fly.toml --regions ord --regions ord,fra,sin --count 3
+      globalness run scenarios/night-cold-starts.yaml --engine analytic
     """
     loaded = read_scenario(scenario, region_sets, **overrides)
     note = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
-    estimate = sim.estimate(loaded)
+    estimate = sim.estimate(loaded, engine)
     if not yes:
         estimate.check(source=str(scenario))
     note(
@@ -165,7 +172,8 @@ def run(
         unit_scale=True, delay=1, disable=True if quiet else None, file=sys.stderr,
         leave=False,
     ) as bar:  # fmt: skip
-        result = sim.run(loaded, progress=bar.update, allow_large=True)
+        result = sim.run(loaded, engine=engine, progress=bar.update, allow_large=yes)
+    note(outputs.engine_note(result))
     if format_ == "csv":
         click.echo(outputs.summary_csv(result), nl=False)
     elif format_ == "json":

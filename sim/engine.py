@@ -187,15 +187,19 @@ def choose_engine(plan: Plan, asked: str, scenario: Scenario) -> tuple[str, str]
     """The engine for one region set's plan, and why (see the module's docstring)."""
     needs = needs_des(scenario, plan.name)
     if asked == "des":
-        return "des", "asked"
+        return "des", "as asked"
     if asked == "analytic":
-        return "analytic", "asked" + (f"; it ignores {', '.join(needs)}" if needs else "")
+        ignored = f"; it ignores {', '.join(needs)} and every queue" if needs else ""
+        return "analytic", "as asked" + (ignored or "; it ignores every queue")
     if needs:
         return "des", ", ".join(needs)
     share, where = busiest_wait(plan)
     if share > WAIT_SHARE:
-        return "des", f"{share:.0%} of requests would wait for {where} (Erlang C)"
-    return "analytic", f"no hard limit, autostop or faults; {share:.1%} would wait (Erlang C)"
+        return "des", f"Erlang C says {share:.0%} of requests would wait for {where}"
+    return "analytic", (
+        f"no hard limit, autostop or faults, and Erlang C says {share:.1%} of requests would "
+        "wait for a slot or a database connection"
+    )
 
 
 def busiest_wait(plan: Plan) -> tuple[float, str]:

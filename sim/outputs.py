@@ -83,6 +83,14 @@ def format_summary(result: sim.Result) -> str:
     )
 
 
+def engine_note(result: sim.Result) -> str:
+    """Which engine ran each region set, and why: one line per engine and reason."""
+    groups = result.engines.groupby(["engine", "reason"], sort=False)["region_set"]
+    return "\n".join(
+        f"engine {engine} for {', '.join(names)}: {reason}" for (engine, reason), names in groups
+    )
+
+
 def cost_items(summary: pd.DataFrame) -> pd.DataFrame:
     """The monthly bill of each region set by item [USD]."""
     return summary[list(COST_ITEMS)].rename(columns=COST_ITEMS)
@@ -228,6 +236,10 @@ def markdown_report(result: sim.Result, source: Path, captions: dict[str, str]) 
             "## Monthly bill by item [USD]",
             "",
             markdown_table(cost_items(result.summary)),
+            "",
+            "## Engine",
+            "",
+            *[f"- {line}" for line in engine_note(result).splitlines()],
             "",
             "## Assumptions",
             "",

@@ -12,8 +12,8 @@ from sim.engine import PARTS, simulate
 from sim.plan import OUTCOMES
 
 
-def requests(scenario):
-    return simulate(scenario).requests
+def requests(scenario, engine="des"):
+    return simulate(scenario, engine=engine).requests
 
 
 COLUMNS = [
@@ -63,7 +63,7 @@ def test_parts_add_up_to_total(log):
 
 
 def test_same_seed_same_log_and_other_seed_differs():
-    a, b = simulate(small_scenario()), simulate(small_scenario())
+    a, b = simulate(small_scenario(), engine="des"), simulate(small_scenario(), engine="des")
     pd.testing.assert_frame_equal(a.machines, b.machines)
     a, b = a.requests, b.requests
     pd.testing.assert_frame_equal(a, b)
@@ -236,16 +236,17 @@ def test_an_external_database_is_a_place_like_any_other():
     assert far.loc[iad, "db_ms"].median() > 2 * 70  # two queries across the Atlantic
 
 
-def test_progress_hears_of_every_request_once():
-    scenario = small_scenario()
+@pytest.mark.parametrize("engine", ["des", "analytic"])
+def test_progress_hears_of_every_request_once(engine):
+    scenario = small_scenario(faults=[{"region": "iad", "start_s": 10, "duration_s": 20}])
     done = []
-    sim.run(scenario, progress=done.append)
+    sim.run(scenario, engine=engine, progress=done.append)
     assert sum(done) == scenario.workload.requests * len(scenario.named_region_sets)
 
 
 def test_estimate_grows_with_requests_and_refuses_beyond_the_limits():
-    small = sim.estimate(small_scenario())
-    big = sim.estimate(small_scenario(workload={"requests": 10**9}))
+    small = sim.estimate(small_scenario(), "des")
+    big = sim.estimate(small_scenario(workload={"requests": 10**9}), "des")
     assert big.seconds / small.seconds == pytest.approx(10**9 / 3000)
     small.check()
     with pytest.raises(sim.ScenarioError, match="need --yes"):
@@ -278,3 +279,100 @@ def test_an_alternative_host_has_no_edge_so_handshakes_cross_the_whole_path():
     # with every connection new, the server's users pay 2 more round trips to Germany
     assert fresh["hetzner:fsn1"] - fresh["fra"] > 100
     assert abs(reused["hetzner:fsn1"] - reused["fra"]) < 0.25 * reused["fra"]
+
+
+WORLDWIDE_LOW_LOAD = {
+    "users": {"where": "population", "count": 3000},
+    "workload": {"requests": 40_000, "rate_rps": 20, "write_share": 0.1},
+    "region_sets": [["iad"], ["iad", "fra", "sin"], ["iad", "fra", "sin", "gru", "syd"]],
+}
+
+
+def continent_quantiles(log: pd.DataFrame) -> pd.DataFrame:
+    ok = log[log["outcome"] == "ok"].groupby(["region_set", "continent"], observed=True)
+    return ok["total_ms"].quantile([0.5, 0.99]).unstack()
+
+
+def test_the_engines_agree_at_low_load_without_limits():
+    """Same seed, no hard limit, autostop or faults, 20 req/s on Machines of 20 slots: the DES
+    queues almost nothing, so p50 and p99 per continent are within 2 % of the analytic ones."""
+    scenario = small_scenario(**WORLDWIDE_LOW_LOAD)
+    des = continent_quantiles(requests(scenario, "des"))
+    analytic = continent_quantiles(requests(scenario, "analytic"))
+    assert len(des) == 3 * 6
+    np.testing.assert_allclose(analytic, des, rtol=0.02)
+
+
+def test_the_analytic_engine_is_the_des_without_its_waits():
+    scenario = small_scenario(**WORLDWIDE_LOW_LOAD)
+    des, analytic = requests(scenario, "des"), requests(scenario, "analytic")
+    assert (analytic[["queue_ms", "cold_start_ms"]] == 0).all().all()
+    same = [c for c in des.columns if c not in ("queue_ms", "db_ms", "total_ms")]
+    pd.testing.assert_frame_equal(analytic[same], des[same])
+    waited = des["db_ms"] - analytic["db_ms"]  # only a wait for a database connection
+    assert (waited >= -1e-3).all()
+
+
+def test_the_analytic_log_is_as_compact():
+    log = requests(small_scenario(**WORLDWIDE_LOW_LOAD), "analytic")
+    assert log.memory_usage(deep=True).sum() / len(log) < 100  # bytes per request
+    assert list(log.columns) == COLUMNS
+
+
+@pytest.mark.parametrize(
+    ("sections", "engine", "reason"),
+    [
+        ({}, "analytic", "no hard limit, autostop or faults"),
+        ({"app": {"primary_region": "iad", "hard_limit": 25}}, "des", "app.hard_limit 25"),
+        ({"app": {"primary_region": "iad", "auto_stop": "stop"}}, "des", "app.auto_stop stop"),
+        (
+            {"faults": [{"region": "fra", "start_s": 10, "duration_s": 5}]},
+            "des",
+            "faults in fra",
+        ),
+        (
+            {"workload": {"rate_rps": 1500}, "app": {"primary_region": "iad", "concurrency": 20}},
+            "des",
+            "of requests would wait for",
+        ),
+    ],
+)
+def test_auto_picks_the_des_for_what_only_it_models(sections, engine, reason):
+    result = sim.run(small_scenario(**sections))
+    assert (result.engines["engine"] == engine).all()
+    assert result.engines["reason"].str.contains(reason, regex=False).all()
+    assert (result.summary["engine"] == engine).all()
+
+
+def test_auto_decides_per_region_set():
+    """An alternative host is one always-on server: autostop on Fly does not concern it."""
+    result = sim.run(
+        small_scenario(
+            app={"primary_region": "iad", "auto_stop": "stop"}, alternatives=["hetzner:ash"]
+        )
+    )
+    engines = result.engines.set_index("region_set")["engine"]
+    assert engines.to_dict() == {"iad": "des", "iad+fra+sin": "des", "hetzner:ash": "analytic"}
+
+
+def test_a_forced_analytic_run_says_what_it_ignores():
+    result = sim.run(
+        small_scenario(app={"primary_region": "iad", "auto_stop": "suspend"}), engine="analytic"
+    )
+    assert (
+        result.engines["reason"] == "as asked; it ignores app.auto_stop suspend and every queue"
+    ).all()
+    assert (result.requests["cold_start_ms"] == 0).all()
+
+
+def test_an_unknown_engine_is_refused():
+    with pytest.raises(
+        sim.ScenarioError, match="engine: 'fast' is not an engine; allowed: auto, des, analytic"
+    ):
+        sim.run(small_scenario(), engine="fast")
+
+
+def test_the_estimate_knows_the_engines():
+    scenario = small_scenario(workload={"requests": 10**6})
+    assert sim.estimate(scenario, "analytic").seconds < sim.estimate(scenario, "des").seconds / 10
+    assert sim.estimate(scenario).seconds == sim.estimate(scenario, "analytic").seconds
