@@ -1,18 +1,25 @@
-"""Throughput and memory of the engine, against baselines measured in the same run.
+"""Throughput and memory of both engines, against baselines measured in the same run.
 
-Run: python benchmarks/run.py [--requests N] [--rss]
+Run: python benchmarks/run.py [--requests N] [--analytic-requests N] [--rss]
 
-Prints requests per second for the discrete-event engine (the full model: users, anycast,
-network draws, the proxy, Machines, the database), beside a bare SimPy loop of the same number
-of requests through one M/M/c Resource and bare numpy lognormal sampling of the same number of
-values, with the ratios (issue 8's targets: DES >= 0.5 x bare SimPy). With --rss, the peak
-resident memory of a 1M-request run, measured in a child process.
+Prints requests per second of the discrete-event engine and of the analytic engine, each on
+the full model (users, anycast, network draws, the request log; the DES adds the proxy,
+Machines and the database's connections) for the four region sets of SCENARIO, beside:
+
+* a bare SimPy loop of as many requests through one M/M/4 Resource (the DES's baseline), and
+* bare numpy lognormal sampling of as many values (the analytic engine's baseline),
+
+with the ratios and issue 8's targets (DES >= 0.5 x bare SimPy, analytic >= 0.25 x bare
+numpy). Short measurements are the best of REPEAT after a warm-up run, so that both sides
+write to memory the process has touched before. With --rss, the peak resident memory of
+a 1M-request run of one region set per engine, each in a child process.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import os
+import platform
 import subprocess
 import sys
 import time
@@ -30,8 +37,14 @@ SCENARIO = {
     "workload": {"rate_rps": 50, "write_share": 0.1},
     "app": {"primary_region": "iad", "machines_per_region": 2},
     "database": {"replicas": "all"},
-    "region_sets": [["iad"], ["iad", "fra"], ["iad", "fra", "sin"], ["iad", "fra", "sin", "gru", "syd"]],
+    "region_sets": [
+        ["iad"],
+        ["iad", "fra"],
+        ["iad", "fra", "sin"],
+        ["iad", "fra", "sin", "gru", "syd"],
+    ],
 }
+REPEAT = 3
 
 
 def bare_simpy(requests: int, servers: int = 4, load: float = 0.7) -> float:
@@ -66,42 +79,85 @@ def bare_numpy(values: int) -> float:
     return time.perf_counter() - start
 
 
-def des(requests: int) -> float:
-    """Seconds for the full model on ``requests`` requests of one region set."""
-    data = {**SCENARIO, "workload": {**SCENARIO["workload"], "requests": requests}}
-    scenario = sim.build_scenario(data)
+def scenario(requests: int, region_sets: list | None = None) -> sim.Scenario:
+    workload = {**SCENARIO["workload"], "requests": requests}
+    return sim.build_scenario(
+        {**SCENARIO, "workload": workload, "region_sets": region_sets or SCENARIO["region_sets"]}
+    )
+
+
+def engine_seconds(engine: str, requests: int, region_sets: list | None = None) -> float:
+    """Seconds for ``sim.run`` with ``engine`` on ``requests`` requests per region set."""
+    loaded = scenario(requests, region_sets)
     start = time.perf_counter()
-    sim.run(scenario, engine="des", allow_large=True)
+    sim.run(loaded, engine=engine, allow_large=True)
     return time.perf_counter() - start
 
 
-def peak_rss_mb(requests: int) -> float:
-    """Peak resident memory [MB] of a child process that runs ``requests`` requests."""
+def best(measure, *args) -> float:
+    measure(*args)  # warm-up
+    return min(measure(*args) for _ in range(REPEAT))
+
+
+def peak_rss_mb(engine: str, requests: int) -> float:
+    """Peak resident memory [MB] of a child process that runs ``requests`` requests of one
+    region set with ``engine``: its VmHWM (getrusage's ru_maxrss would count the parent's
+    memory at the fork, which Linux carries over the exec)."""
     folder = str(Path(__file__).parent)
-    code = f"import sys; sys.path.insert(0, {folder!r}); import run; run.des({requests})"
-    subprocess.run([sys.executable, "-c", code], check=True)
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    code = (
+        f"import sys; sys.path.insert(0, {folder!r}); import run; "
+        f"run.engine_seconds({engine!r}, {requests}, [['iad', 'fra', 'sin']]); "
+        "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return int(done.stdout.split()[-1]) / 1024
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    info = Path("/proc/cpuinfo")
+    if info.exists():
+        names = [line.split(":", 1)[1].strip() for line in info.read_text().splitlines()
+                 if line.startswith("model name")]  # fmt: skip
+        cpu = names[0] if names else cpu
+    return f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores, " + (
+        f"Python {platform.python_version()}, numpy {np.__version__}, simpy {simpy.__version__}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=200_000)
-    parser.add_argument("--rss", action="store_true", help="peak RSS of a 1M-request run")
+    parser.add_argument("--requests", type=int, default=100_000, help="per region set, DES")
+    parser.add_argument("--analytic-requests", type=int, default=2_000_000, help="per set")
+    parser.add_argument("--rss", action="store_true", help="peak RSS of 1M-request runs")
     args = parser.parse_args()
-    n = args.requests
     warnings.simplefilter("ignore")
-    rates = {
-        "bare SimPy, M/M/4 Resource": n / bare_simpy(n),
-        "bare numpy lognormal": n / bare_numpy(n),
-        "DES engine, full model": n / des(n),
-    }
-    baseline = rates["bare SimPy, M/M/4 Resource"]
-    print(f"{n:,} requests; machine: {sys.platform}, Python {sys.version.split()[0]}")
-    print(f"{'path':32} {'per second':>14} {'x bare SimPy':>13}")
-    for name, rate in rates.items():
-        print(f"{name:32} {rate:>14,.0f} {rate / baseline:>13.2f}")
+    sets = len(SCENARIO["region_sets"])
+    des_n, analytic_n = args.requests * sets, args.analytic_requests * sets
+    engine_seconds("des", 1000)  # loads the world's cities and the backbone graph once
+    rows = [
+        ("bare SimPy, M/M/4 Resource", des_n, des_n / bare_simpy(des_n), ""),
+        ("DES engine, full model", des_n, des_n / engine_seconds("des", args.requests), "SimPy"),
+        ("bare numpy lognormal", analytic_n, analytic_n / best(bare_numpy, analytic_n), ""),
+        (
+            "analytic engine, full model",
+            analytic_n,
+            analytic_n / best(engine_seconds, "analytic", args.analytic_requests),
+            "numpy",
+        ),
+    ]
+    targets = {"SimPy": 0.5, "numpy": 0.25}
+    print(f"{sets} region sets of {SCENARIO['region_sets'][-1]}...; {machine()}")
+    print(f"{'path':30} {'requests':>11} {'per second':>13}   ratio")
+    for k, (name, n, rate, against) in enumerate(rows):
+        ratio = ""
+        if against:
+            ratio = f"{rate / rows[k - 1][2]:.2f} x bare {against} (target >= {targets[against]})"
+        print(f"{name:30} {n:>11,} {rate:>13,.0f}   {ratio}")
     if args.rss:
-        print(f"peak RSS, 1,000,000 requests (DES): {peak_rss_mb(1_000_000):,.0f} MB")
+        for engine in ("des", "analytic"):
+            rss = peak_rss_mb(engine, 1_000_000)
+            print(f"peak RSS, 1,000,000 requests of one region set, {engine}: {rss:,.0f} MB")
 
 
 if __name__ == "__main__":

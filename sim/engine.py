@@ -66,8 +66,9 @@ LOG_COLUMNS = {  # the request log's columns but replication, and their dtypes (
 }
 ENGINES = ("auto", "des", "analytic")
 WAIT_SHARE = 0.01  # auto: the analytic engine only while Erlang C says fewer requests wait
-REQUESTS_PER_S = {"des": 14_000, "analytic": 2_000_000}  # measured: docs/architecture.md
-PEAK_BYTES_PER_REQUEST = 600  # peak RSS growth per request in the same runs
+REQUESTS_PER_S = {"des": 40_000, "analytic": 2_000_000}  # measured: README, Performance
+PLAN_BYTES_PER_REQUEST = 180  # peak memory: draws, one set's plan and its temporaries
+LOG_BYTES_PER_REQUEST = 65  # and the request log, per request of each set (60 measured)
 LARGE_SECONDS = 600  # beyond this, or LARGE_BYTES, a run needs --yes / allow_large
 LARGE_BYTES = 4e9
 
@@ -99,7 +100,7 @@ class Estimate:
         ]
         requests = n * len(chosen)
         seconds = sum(n / REQUESTS_PER_S[name] for name in chosen)
-        return cls(requests, seconds, requests * PEAK_BYTES_PER_REQUEST)
+        return cls(requests, seconds, n * PLAN_BYTES_PER_REQUEST + requests * LOG_BYTES_PER_REQUEST)
 
     def __str__(self) -> str:
         return f"{duration_text(self.seconds)} and {size_text(self.bytes)} of memory"
@@ -151,8 +152,8 @@ def simulate(
     for k, name in enumerate(names):
         plan = plan_requests(scenario, name, draws)
         chosen, reason = choose_engine(plan, engine, scenario)
-        if chosen == "des" and not allow_large and not needs_des(scenario, name):
-            Estimate(n, n / REQUESTS_PER_S["des"], n * PEAK_BYTES_PER_REQUEST).check()
+        if chosen == "des" and engine == "auto" and not allow_large:  # queues: time it anew
+            Estimate(n, n / REQUESTS_PER_S["des"], 0).check()  # (memory: as estimated)
         served = fleet.run(plan, progress) if chosen == "des" else analytic(plan, progress)
         rows = {column: values[k * n : (k + 1) * n] for column, values in columns.items()}
         fill_log(plan, served, scenario.database.replication_lag_ms, rows)
