@@ -36,8 +36,8 @@ except PackageNotFoundError:  # running from a checkout that was never installed
     __version__ = "0+unknown"
 
 __all__ = [
-    "ENGINES",
     "DeprecatedRegionWarning",
+    "ENGINES",
     "Result",
     "Scenario",
     "ScenarioError",
