@@ -147,7 +147,8 @@ def main() -> None:
         ),
     ]
     targets = {"SimPy": 0.5, "numpy": 0.25}
-    print(f"{sets} region sets of {SCENARIO['region_sets'][-1]}...; {machine()}")
+    labels = "; ".join("+".join(codes) for codes in SCENARIO["region_sets"])
+    print(f"{machine()}\n{sets} region sets ({labels}), 2,000 users, 50 req/s, 10 % writes")
     print(f"{'path':30} {'requests':>11} {'per second':>13}   ratio")
     for k, (name, n, rate, against) in enumerate(rows):
         ratio = ""
