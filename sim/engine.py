@@ -152,7 +152,7 @@ def simulate(
     for k, name in enumerate(names):
         plan = plan_requests(scenario, name, draws)
         chosen, reason = choose_engine(plan, engine, scenario)
-        if chosen == "des" and engine == "auto" and not allow_large:  # queues: time it anew
+        if chosen == "des" and engine == "auto" and not allow_large:  # for queues, maybe: time it
             Estimate(n, n / REQUESTS_PER_S["des"], 0).check()  # (memory: as estimated)
         served = fleet.run(plan, progress) if chosen == "des" else analytic(plan, progress)
         rows = {column: values[k * n : (k + 1) * n] for column, values in columns.items()}

@@ -196,7 +196,7 @@ def run(plan: Plan, progress: Callable[[int], object] | None = None) -> Served:
     """
     n, app, paths = len(plan.failed), plan.app, plan.paths
     outcome, served = plan.failed.copy(), np.full(n, -1, dtype=np.int8)
-    queue_ms, cold_start_ms, db_wait_ms = np.zeros(n), np.zeros(n), np.zeros(n)
+    queue_ms, cold_start_ms, db_wait_ms = (np.zeros(n, dtype=np.float32) for _ in range(3))
     env = simpy.Environment()
     fleet = Fleet(env, app, plan.region_set, plan.outages)
     database = Slots(env, plan.db_connections)

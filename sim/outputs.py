@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 import sim
 from sim import plots, report
 from sim.cost import alternative_plan
+from sim.engine import needs_des
 from sim.plots import covers_a_day
 
 SHOWN = {
@@ -364,4 +365,13 @@ def describe(scenario: sim.Scenario) -> str:
             f"alternative {site}: one {plan['plan']} server ({plan['vcpu']:g} vCPU, "
             f"{plan['ram_gb']:g} GB) at ${plan['usd_month'] + plan['fee_usd_month']:,.2f}/month"
         )
+    needs = {name: ", ".join(needs_des(scenario, name)) for name in scenario.candidates}
+    for reason in dict.fromkeys(needs.values()):
+        names = ", ".join(name for name, why in needs.items() if why == reason)
+        what = (
+            f"des for {names}: {reason}"
+            if reason
+            else (f"analytic for {names}, unless Erlang C finds queues when it runs")
+        )
+        lines.append(f"engine (auto): {what}")
     return "\n".join(lines)

@@ -1,13 +1,13 @@
-"""The requests of one region set, drawn in bulk before any simulation (numpy only).
+"""A run's requests, drawn and planned in bulk before any simulation (numpy only).
 
 Everything about a request that does not depend on other requests is decided here, with
-vectorised numpy: who sends it and when, its anycast edge, every RTT draw, its app and query
-times, whether it fails at the edge (its regions or the primary down), and where it goes when
-nothing is contended: the closest region that is up (or the primary, for a replayed write),
-with the backbone and database round trips to it. Both engines start from a `Plan` and return
-`Served`: the analytic one (sim.engine) sends every request to its target at once; the
-discrete-event one (sim.fleet) lets Machines, limits, autostop and the database's connections
-decide, and adds the waits.
+vectorised numpy. Once per run (`draw`): who sends it and when, and every random draw. Per
+region set (`plan_requests`): its anycast edge, its client-edge time, whether it fails at the
+edge (its regions or the primary down), and where it goes when nothing is contended (the
+closest region that is up, or the primary for a replayed write) with the backbone and database
+round trips to it. Both engines start from a `Plan` and return `Served`: the analytic one
+(sim.engine) sends every request to its target at once; the discrete-event one (sim.fleet)
+lets Machines, limits, autostop and the database's connections decide, and adds the waits.
 """
 
 from __future__ import annotations
@@ -316,14 +316,14 @@ def plan_requests(scenario: Scenario, name: str, draws: Draws) -> Plan:
     needs_primary = draws.needs_primary
     replayed = needs_primary & ((app.writes == "replay") | ~draws.write)
     primary = region_set.index(app.primary_region)
+    if outages.windows:
+        first = outages.first_up(np.array(order)[edge], list(region_set), edge_arrival_ms)
+    else:
+        first = closest[edge]
+    target = np.where(replayed, primary, first)
     db_down = outages.down(db_region, edge_arrival_ms)
     failed = np.zeros(len(user), dtype=np.int8)
-    if not outages.windows:
-        first = closest[edge]
-        target = np.where(replayed, primary, first)
-    else:
-        first = outages.first_up(np.array(order)[edge], list(region_set), edge_arrival_ms)
-        target = np.where(replayed, primary, first)
+    if outages.windows:
         at_primary = needs_primary | ~paths.has_replica[np.maximum(target, 0)]
         primary_down = outages.down(app.primary_region, edge_arrival_ms)
         failed[(at_primary & db_down) | (replayed & primary_down)] = PRIMARY_DOWN
@@ -331,7 +331,7 @@ def plan_requests(scenario: Scenario, name: str, draws: Draws) -> Plan:
         target[failed != OK] = -1
     replay_ms = np.zeros(len(user), dtype=np.float32)
     rows = np.flatnonzero(replayed & (first != primary) & (failed == OK))
-    at = edge[rows].astype(np.int32) * len(region_set) + first[rows]
+    at = edge[rows] * len(region_set) + first[rows]
     replay_ms[rows] = (
         paths.worker_floor_ms.ravel()[at]
         + paths.worker_excess_ms.ravel()[at] * draws.replay_jitter[rows]

@@ -105,7 +105,23 @@ def test_missing_scenario_file_exits_2(tmp_path, capsys):
 
 def test_validate_reports_the_sets(scenario_file, capsys):
     assert main(["validate", str(scenario_file)]) == 0
-    assert "ok: 3,000 requests x 2 region sets (iad, iad+fra+sin)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "ok: 3,000 requests x 2 region sets (iad, iad+fra+sin)" in out
+    assert "engine (auto): analytic for iad, iad+fra+sin, unless Erlang C finds queues" in out
+    assert main(["validate", str(scenario_file), "--set", "app.auto_stop=suspend"]) == 0
+    assert (
+        "engine (auto): des for iad, iad+fra+sin: app.auto_stop suspend" in capsys.readouterr().out
+    )
+
+
+def test_run_says_which_engine_served_each_set(scenario_file, capsys):
+    assert main(["run", str(scenario_file), "--engine", "des"]) == 0
+    assert "engine des for iad, iad+fra+sin: as asked" in capsys.readouterr().err
+    assert main(["run", str(scenario_file), "--format", "csv"]) == 0
+    captured = capsys.readouterr()
+    assert "engine analytic for iad, iad+fra+sin: no hard limit" in captured.err
+    assert captured.out.splitlines()[0].endswith(",engine")
+    assert main(["run", str(scenario_file), "--engine", "fast"]) == 2
 
 
 def test_rtt_between_regions_and_coordinates(capsys):
