@@ -8,8 +8,8 @@ import pytest
 from conftest import small_scenario
 
 import sim
-from sim.engine import PARTS, simulate
-from sim.plan import OUTCOMES
+from sim.engine import PARTS, busiest_wait, simulate
+from sim.plan import OUTCOMES, draw, plan_requests
 
 
 def requests(scenario, engine="des"):
@@ -293,14 +293,38 @@ def continent_quantiles(log: pd.DataFrame) -> pd.DataFrame:
     return ok["total_ms"].quantile([0.5, 0.99]).unstack()
 
 
-def test_the_engines_agree_at_low_load_without_limits():
-    """Same seed, no hard limit, autostop or faults, 20 req/s on Machines of 20 slots: the DES
-    queues almost nothing, so p50 and p99 per continent are within 2 % of the analytic ones."""
-    scenario = small_scenario(**WORLDWIDE_LOW_LOAD)
-    des = continent_quantiles(requests(scenario, "des"))
+@pytest.mark.parametrize(
+    ("rate_rps", "concurrency", "waiting"),
+    [(20, 20, (0, 0)), (100, 6, (0.005, 0.03))],  # (20 slots idle; 6 slots, 1.5 % wait)
+)
+def test_the_engines_agree_at_low_load_without_limits(rate_rps, concurrency, waiting):
+    """Same seed, no hard limit, autostop or faults, low load: p50 and p99 per continent of
+    the DES are within 2 % of the analytic engine's, which queues nothing."""
+    scenario = small_scenario(
+        **{**WORLDWIDE_LOW_LOAD, "workload": {"requests": 40_000, "rate_rps": rate_rps}},
+        app={"primary_region": "iad", "concurrency": concurrency},
+    )
+    des_log = requests(scenario, "des")
+    assert waiting[0] <= (des_log["queue_ms"] > 0).mean() <= waiting[1]
+    des = continent_quantiles(des_log)
     analytic = continent_quantiles(requests(scenario, "analytic"))
     assert len(des) == 3 * 6
     np.testing.assert_allclose(analytic, des, rtol=0.02)
+
+
+@pytest.mark.parametrize(("rate_rps", "concurrency"), [(100, 6), (100, 5), (60, 4)])
+def test_erlang_c_predicts_the_share_of_requests_that_wait(rate_rps, concurrency):
+    """One region, one Machine: the share auto's rule predicts (Erlang C on the plan's load)
+    against the share that waits for a slot in the DES (4 %, 12 %, 7 %)."""
+    scenario = small_scenario(
+        users=WORLDWIDE_LOW_LOAD["users"],
+        workload={"requests": 40_000, "rate_rps": rate_rps, "write_share": 0.1},
+        app={"primary_region": "iad", "concurrency": concurrency},
+        region_sets=[["iad"]],
+    )
+    predicted, where = busiest_wait(plan_requests(scenario, "iad", draw(scenario)))
+    assert where == "a slot in iad"
+    assert (requests(scenario, "des")["queue_ms"] > 0).mean() == pytest.approx(predicted, rel=0.1)
 
 
 def test_the_analytic_engine_is_the_des_without_its_waits():
