@@ -48,7 +48,7 @@ PARTS = (
     "db_ms",
     "replay_ms",
 )
-LOG_COLUMNS = {  # the request log's columns but replication, and their dtypes (labels: codes)
+LOG_COLUMNS = {  # the request log's columns (but replication) and dtypes; labels as codes
     "region_set": np.int16,
     "t_s": np.float64,
     "user_lat": np.float32,
@@ -152,8 +152,9 @@ def simulate(
     for k, name in enumerate(names):
         plan = plan_requests(scenario, name, draws)
         chosen, reason = choose_engine(plan, engine, scenario)
-        if chosen == "des" and engine == "auto" and not allow_large:  # for queues, maybe: time it
-            Estimate(n, n / REQUESTS_PER_S["des"], 0).check()  # (memory: as estimated)
+        if chosen == "des" and engine == "auto" and not allow_large:
+            # the estimate took the analytic engine where only queues call for the DES
+            Estimate(n, n / REQUESTS_PER_S["des"], 0).check()  # memory is engine-blind
         served = fleet.run(plan, progress) if chosen == "des" else analytic(plan, progress)
         rows = {column: values[k * n : (k + 1) * n] for column, values in columns.items()}
         fill_log(plan, served, scenario.database.replication_lag_ms, rows)

@@ -368,10 +368,8 @@ def describe(scenario: sim.Scenario) -> str:
     needs = {name: ", ".join(needs_des(scenario, name)) for name in scenario.candidates}
     for reason in dict.fromkeys(needs.values()):
         names = ", ".join(name for name, why in needs.items() if why == reason)
-        what = (
-            f"des for {names}: {reason}"
-            if reason
-            else (f"analytic for {names}, unless Erlang C finds queues when it runs")
-        )
-        lines.append(f"engine (auto): {what}")
+        if reason:
+            lines.append(f"engine (auto): des for {names}: {reason}")
+        else:
+            lines.append(f"engine (auto): analytic for {names}, unless Erlang C finds queues")
     return "\n".join(lines)
