@@ -164,6 +164,7 @@ def simulate(
         machine_table["duration_s"] = served.end_ms / 1000
         machines.append(machine_table)
         engines.append({"region_set": name, "engine": chosen, "reason": reason})
+        del plan, served  # before the next set's, whose arrays then reuse their memory
     log = request_log(columns, names, draws)
     machine_table = pd.concat(machines, ignore_index=True)
     machine_table["region_set"] = pd.Categorical(machine_table["region_set"], categories=names)

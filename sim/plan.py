@@ -28,6 +28,7 @@ from sim.routing import (
     region_order,
     site_distance_km,
     site_rtt_matrix,
+    user_route_km,
 )
 from sim.scenario import Scenario
 from sim.workload import arrivals, utc_offset_hours
@@ -117,6 +118,7 @@ class Draws:
 
     replication: int
     users: pd.DataFrame
+    route_km: pd.DataFrame  # from each user to every edge site of the scenario's candidates
     missed: np.ndarray  # per user: anycast lands on a farther edge
     t_s: np.ndarray  # when the user sends it [s], ascending
     user: np.ndarray
@@ -162,9 +164,11 @@ def draw(scenario: Scenario, replication: int = 0) -> Draws:
         if shape:  # a gamma per kind: the sum of its queries' exponential service times
             service = rng["database"].standard_gamma(shape, int(kind.sum()), dtype=np.float32)
             db_service_ms[kind] = db.query_ms * service
+    edges = sorted({code for name in scenario.candidates for code in deployment(scenario, name)[2]})
     return Draws(
         replication=replication,
         users=users,
+        route_km=pd.DataFrame(user_route_km(users, sites(), edges, net), columns=edges),
         missed=rng["anycast"].random(len(users)) < net.anycast_miss_share,
         t_s=t_s,
         user=user,
@@ -259,7 +263,8 @@ def plan_requests(scenario: Scenario, name: str, draws: Draws) -> Plan:
     outages = Outages.from_faults(scenario.faults)
 
     # Anycast: each user's edges, best first; a user whose edge is down lands on the next one.
-    ranked, route_km = anycast_ranking(users, table, edges, net, draws.missed)
+    route_km = draws.route_km[edges].to_numpy()
+    ranked = anycast_ranking(route_km, table.loc[edges, "continent"].to_numpy(), draws.missed)
     if outages.windows:
         edge = outages.first_up(ranked[user], edges, 1000 * draws.t_s)
         edge = np.where(edge < 0, ranked[user, 0], edge)  # none up: it finds no region either

@@ -22,14 +22,20 @@ def edge_sites(regions: pd.DataFrame, region_set: tuple[str, ...], edges: str) -
     return sorted(set(codes) | set(region_set))
 
 
-def anycast_ranking(
-    users: pd.DataFrame,
-    regions: pd.DataFrame,
-    sites: list[str],
-    network: Network,
-    missed: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each user's edges in the order anycast reaches them, and the route matrix [km].
+def user_route_km(
+    users: pd.DataFrame, regions: pd.DataFrame, sites: list[str], network: Network
+) -> np.ndarray:
+    """Route [km] from every user (rows) to every site (columns)."""
+    return route_km(
+        users["lat"], users["lon"], users["country"],
+        regions.loc[sites, "lat"], regions.loc[sites, "lon"], regions.loc[sites, "country"],
+        network, matrix=True,
+    )  # fmt: skip
+
+
+def anycast_ranking(km: np.ndarray, continent: np.ndarray, missed: np.ndarray) -> np.ndarray:
+    """Each user's edges in the order anycast reaches them, from the route matrix ``km``
+    (users x edges) and each edge's ``continent``.
 
     Column 0 is the edge anycast lands on: the site with the shortest route, or for users
     flagged ``missed`` the next-shortest site of that site's continent (a BGP route that is
@@ -37,21 +43,16 @@ def anycast_ranking(
     the nearest when the continent has one site). The other columns follow by route: where
     the user lands when the edges before are down.
     """
-    km = route_km(
-        users["lat"], users["lon"], users["country"],
-        regions.loc[sites, "lat"], regions.loc[sites, "lon"], regions.loc[sites, "country"],
-        network, matrix=True,
-    )  # fmt: skip
-    rows = np.arange(len(users))
+    users, edges = km.shape
+    rows = np.arange(users)
     nearest = km.argmin(axis=1)
-    continent = regions.loc[sites, "continent"].to_numpy()
     same = continent[None, :] == continent[nearest][:, None]
     same[rows, nearest] = False
     second = np.where(same, km, np.inf).argmin(axis=1)
     pick = np.where(missed & same.any(axis=1), second, nearest)
     by_route = np.argsort(km, axis=1, kind="stable")
-    rest = by_route[by_route != pick[:, None]].reshape(len(users), len(sites) - 1)
-    return np.column_stack([pick, rest]), km
+    rest = by_route[by_route != pick[:, None]].reshape(users, edges - 1)
+    return np.column_stack([pick, rest])
 
 
 def site_distance_km(regions: pd.DataFrame, a: list[str], b: list[str]) -> np.ndarray:

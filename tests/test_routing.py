@@ -6,7 +6,13 @@ import pytest
 
 from sim.data import cities, regions
 from sim.network_config import Network
-from sim.routing import anycast_ranking, edge_sites, region_order, site_rtt_matrix
+from sim.routing import (
+    anycast_ranking,
+    edge_sites,
+    region_order,
+    site_rtt_matrix,
+    user_route_km,
+)
 
 DEFAULTS = Network()
 
@@ -25,9 +31,15 @@ def users():
     return world.iloc[picked].reset_index(drop=True)
 
 
+def ranking(users, table, sites, network, missed):
+    """Each user's edges by anycast, and the routes to them [km]."""
+    km = user_route_km(users, table, sites, network)
+    return anycast_ranking(km, table.loc[sites, "continent"].to_numpy(), missed), km
+
+
 def anycast_edge(users, table, sites, network, missed):
     """The edge anycast lands each user on, and the route to it [km]."""
-    ranked, km = anycast_ranking(users, table, sites, network, missed)
+    ranked, km = ranking(users, table, sites, network, missed)
     return ranked[:, 0], km[np.arange(len(users)), ranked[:, 0]]
 
 
@@ -96,7 +108,7 @@ def test_an_edge_in_the_set_serves_itself(table):
 
 def test_when_edges_fail_users_fall_back_by_route(table, users):
     sites = edge_sites(table, (), "active")
-    ranked, km = anycast_ranking(users, table, sites, DEFAULTS, np.zeros(len(users), dtype=bool))
+    ranked, km = ranking(users, table, sites, DEFAULTS, np.zeros(len(users), dtype=bool))
     rows = np.arange(len(users))[:, None]
     assert np.all(np.diff(km[rows, ranked], axis=1) >= 0)
     assert np.all(np.sort(ranked, axis=1) == np.arange(len(sites)))
