@@ -154,7 +154,7 @@ def main() -> None:
         ratio = ""
         if against:
             ratio = f"{rate / rows[k - 1][2]:.2f} x bare {against} (target >= {targets[against]})"
-        print(f"{name:30} {n:>11,} {rate:>13,.0f}   {ratio}")
+        print(f"{name:30} {n:>11,} {rate:>13,.0f}   {ratio}".rstrip())
     if args.rss:
         for engine in ("des", "analytic"):
             rss = peak_rss_mb(engine, 1_000_000)
