@@ -43,15 +43,12 @@ def internet_rtt_ms(route_km, mobile, network: Network):
     return access_ms + network.model.internet_inflation * floor_rtt_ms(route_km)
 
 
-def sample_rtt_ms(median_ms, floor_ms, sigma, rng: np.random.Generator):
-    """Per-request RTTs [ms]: the part above the physics floor is lognormal around its median.
-
-    ``floor + (median - floor) x exp(sigma x Z)`` keeps the median, never goes below the floor,
-    and gives p99 / p50 of the excess = exp(2.326 sigma).
-    """
-    median_ms = np.asarray(median_ms, dtype=float)
-    z = rng.standard_normal(median_ms.shape)
-    return floor_ms + (median_ms - floor_ms) * np.exp(np.asarray(sigma) * z)
+def rtt_jitter(sigma, rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` factors exp(sigma x Z), Z standard normal (float32), for an RTT's excess over its
+    physics floor: a sample is ``floor + (median - floor) x jitter``, which keeps the median,
+    never goes below the floor, and gives p99 / p50 of the excess = exp(2.326 sigma)."""
+    z = rng.standard_normal(n, dtype=np.float32)
+    return np.exp(np.asarray(sigma, dtype=np.float32) * z)
 
 
 def route_km(lat1, lon1, country1, lat2, lon2, country2, network: Network, matrix: bool = False):

@@ -21,7 +21,7 @@ import pandas as pd
 from sim.app_config import App
 from sim.data import regions, sites
 from sim.geo import haversine_km, place_users
-from sim.network import floor_rtt_ms, internet_rtt_ms
+from sim.network import floor_rtt_ms, internet_rtt_ms, rtt_jitter
 from sim.routing import (
     anycast_ranking,
     edge_sites,
@@ -94,7 +94,7 @@ class Outages:
 @dataclass(frozen=True)
 class Paths:
     """Backbone RTTs [ms] from the edges to the set's regions and from those to the primary
-    database, as floor + excess x jitter (network.sample_rtt_ms), float32 for speed."""
+    database, as floor + excess x jitter (network.rtt_jitter), float32 for speed."""
 
     edge_region_ms: np.ndarray  # (edges, regions) median
     worker_floor_ms: np.ndarray  # (edges, regions)
@@ -112,8 +112,8 @@ class Draws:
     """Every random draw of a run, made once and shared by all its region sets (common random
     numbers: differences between sets come from the sets, not from sampling noise).
 
-    A jitter is ``exp(sigma x Z)``, the factor network.sample_rtt_ms puts on an RTT's excess
-    over its physics floor. Times and jitters are float32, arrival times float64.
+    A jitter is ``exp(sigma x Z)``, the factor on an RTT's excess over its physics floor
+    (network.rtt_jitter). Times and jitters are float32, arrival times float64.
     """
 
     replication: int
@@ -152,12 +152,10 @@ def draw(scenario: Scenario, replication: int = 0) -> Draws:
     mobile = users["access"].to_numpy() == "mobile"
     access_sigma = np.where(mobile, net.mobile_jitter_sigma, net.broadband_jitter_sigma)
 
-    def jitter(sigma) -> np.ndarray:
-        z = rng["network"].standard_normal(n, dtype=np.float32)
-        return np.exp(np.asarray(sigma, dtype=np.float32) * z)
-
-    client_jitter = jitter(access_sigma[user])
-    worker_jitter, replay_jitter, db_jitter = (jitter(net.backbone_jitter_sigma) for _ in "abc")
+    client_jitter = rtt_jitter(access_sigma[user], rng["network"], n)
+    worker_jitter, replay_jitter, db_jitter = (
+        rtt_jitter(net.backbone_jitter_sigma, rng["network"], n) for _ in range(3)
+    )
     queries = np.where(write, db.queries_per_write, db.queries_per_read).astype(np.int16)
     db_service_ms = np.zeros(n, dtype=np.float32)
     for kind, shape in ((~write, db.queries_per_read), (write, db.queries_per_write)):
