@@ -327,8 +327,33 @@ def test_erlang_c_predicts_the_share_of_requests_that_wait(rate_rps, concurrency
     assert (requests(scenario, "des")["queue_ms"] > 0).mean() == pytest.approx(predicted, rel=0.1)
 
 
-def test_the_analytic_engine_is_the_des_without_its_waits():
-    scenario = small_scenario(**WORLDWIDE_LOW_LOAD)
+FEATURES = {
+    "worldwide": WORLDWIDE_LOW_LOAD,
+    "one request": {"workload": {"requests": 1}},
+    "only reads": {"workload": {"write_share": 0.0}},
+    "only writes": {"workload": {"write_share": 1.0}},
+    "no queries": {"database": {"queries_per_read": 0, "queries_per_write": 0}},
+    "daily": {"workload": {"requests": 3000, "rate_rps": 0.2, "daily": {}}},
+    "direct writes": {"app": {"primary_region": "iad", "writes": "direct"}},
+    "read-your-writes": {"database": {"replicas": "all", "read_your_writes_s": 5}},
+    "replica lag": {"database": {"replicas": "all", "replication_lag_ms": 500}},
+    "outages": {
+        "faults": [
+            {"region": "iad", "start_s": 20, "duration_s": 60},
+            {"region": "fra", "start_s": 30, "duration_s": 30},
+        ]
+    },
+    "alternative host": {
+        "alternatives": ["hetzner:fsn1"],
+        "database": {"region": "neon:aws-us-east-1"},
+    },
+}
+
+
+@pytest.mark.parametrize("sections", FEATURES.values(), ids=FEATURES.keys())
+def test_the_analytic_engine_is_the_des_without_its_waits(sections):
+    """At low load every feature the plan carries comes out the same from both engines."""
+    scenario = small_scenario(**sections)
     des, analytic = requests(scenario, "des"), requests(scenario, "analytic")
     assert (analytic[["queue_ms", "cold_start_ms"]] == 0).all().all()
     same = [c for c in des.columns if c not in ("queue_ms", "db_ms", "total_ms")]
