@@ -148,6 +148,8 @@ def simulate(
     draws = draw(scenario, replication)
     names, n = list(scenario.candidates), scenario.workload.requests
     columns = {name: np.empty(n * len(names), dtype) for name, dtype in LOG_COLUMNS.items()}
+    for column, values in user_columns(draws).items():  # the same rows in every set
+        columns[column].reshape(len(names), n)[:] = values
     machines, engines = [], []
     for k, name in enumerate(names):
         plan = plan_requests(scenario, name, draws)
@@ -164,7 +166,7 @@ def simulate(
         machine_table["duration_s"] = served.end_ms / 1000
         machines.append(machine_table)
         engines.append({"region_set": name, "engine": chosen, "reason": reason})
-        del plan, served  # before the next set's, whose arrays then reuse their memory
+        del plan, served  # before the next set's: one plan in memory at a time
     log = request_log(columns, names, draws)
     machine_table = pd.concat(machines, ignore_index=True)
     machine_table["region_set"] = pd.Categorical(machine_table["region_set"], categories=names)
@@ -249,10 +251,26 @@ def analytic(plan: Plan, progress: Callable[[int], object] | None = None) -> Ser
     return Served(plan.failed, plan.target, none, none, none, machines, end_ms)
 
 
+def user_columns(draws: Draws) -> dict[str, np.ndarray]:
+    """The request log's columns that no region set changes: who sent each request, when,
+    and its kind (labels as codes)."""
+    users, user = draws.users, draws.user
+    return {
+        "t_s": draws.t_s,
+        "user_lat": users["lat"].to_numpy(np.float32)[user],
+        "user_lon": users["lon"].to_numpy(np.float32)[user],
+        "country": pd.Index(countries(users)).get_indexer(users["country"])[user],
+        "continent": pd.Index(CONTINENTS).get_indexer(users["continent"])[user],
+        "access": (users["access"].to_numpy() == "mobile")[user],
+        "kind": draws.write,
+    }
+
+
 def fill_log(plan: Plan, served: Served, lag_ms: float, out: dict[str, np.ndarray]) -> None:
     """Write one region set's rows of the request log into ``out`` (LOG_COLUMNS; labels as
-    codes): a failed request keeps its client-edge time and zeros elsewhere."""
-    draws, users, user = plan.draws, plan.draws.users, plan.draws.user
+    codes), all but `user_columns`: a failed request keeps its client-edge time and zeros
+    elsewhere."""
+    draws, user = plan.draws, plan.draws.user
     ok = served.outcome == OK
     worker_ms, at_primary, path_ms = plan.to_target
     moved = ok & (served.region != plan.target)  # spilled by the DES: legs from where served
@@ -283,16 +301,6 @@ def fill_log(plan: Plan, served: Served, lag_ms: float, out: dict[str, np.ndarra
     sites_index = pd.Index(sites().index)
     served_at = sites_index.get_indexer(plan.region_set).astype(np.int16)
     out["region_set"][:] = plan.index
-    out["t_s"][:] = draws.t_s
-    for column, per_user in (
-        ("user_lat", users["lat"].to_numpy(np.float32)),
-        ("user_lon", users["lon"].to_numpy(np.float32)),
-        ("country", pd.Index(countries(users)).get_indexer(users["country"])),
-        ("continent", pd.Index(CONTINENTS).get_indexer(users["continent"])),
-        ("access", users["access"].to_numpy() == "mobile"),
-    ):
-        np.take(per_user.astype(out[column].dtype), user, out=out[column])
-    out["kind"][:] = draws.write
     np.take(sites_index.get_indexer(plan.edges).astype(np.int16), plan.edge, out=out["edge"])
     np.take(served_at, np.maximum(served.region, 0), out=out["served_region"])
     if not everything_ok:
