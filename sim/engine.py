@@ -147,7 +147,7 @@ def simulate(
     """
     draws = draw(scenario, replication)
     names, n = list(scenario.candidates), scenario.workload.requests
-    columns = {name: np.empty(n * len(names), dtype) for name, dtype in LOG_COLUMNS.items()}
+    columns = {name: np.zeros(n * len(names), dtype) for name, dtype in LOG_COLUMNS.items()}
     for column, values in user_columns(draws).items():  # the same rows in every set
         columns[column].reshape(len(names), n)[:] = values
     machines, engines = [], []
@@ -234,21 +234,45 @@ def busiest_wait(plan: Plan) -> tuple[float, str]:
 
 def analytic(plan: Plan, progress: Callable[[int], object] | None = None) -> Served:
     """Every request at its planned target, waiting for nothing; Machines always started."""
-    draws, (worker_ms, _, path_ms) = plan.draws, plan.to_target
-    ok = plan.failed == OK
-    done_ms = plan.edge_arrival_ms + (
-        plan.replay_ms + worker_ms / 2 + draws.app_ms + draws.db_service_ms + path_ms
-    )
-    end_ms = float(done_ms[ok].max()) if ok.any() else 0.0
+    end_ms = last_done_ms(plan)
     machines = [
         {"region": r, "running_s": end_ms / 1000, "starts": 0}
         for r, count in enumerate(plan.app.machines_in(plan.region_set))
         for _ in range(count)
     ]
     if progress:
-        progress(len(ok))
-    none = np.zeros(len(ok), dtype=np.float32)
-    return Served(plan.failed, plan.target, none, none, none, machines, end_ms)
+        progress(len(plan.route))
+    return Served(plan.failed, {}, 0.0, 0.0, 0.0, machines, end_ms)
+
+
+def last_done_ms(plan: Plan) -> float:
+    """When the last request that does not fail at its edge is done at its Machine [ms], with
+    no waits: its arrival at the edge, then its replay, half the edge-Machine round trip, app
+    and database times. Only requests sent within the longest such time before the last one
+    can finish last; the longest is bounded per route with the run's largest jitters."""
+    routes, draws, t_s = plan.routes, plan.draws, plan.draws.t_s
+    ok = plan.failed == OK
+    if not ok.any():
+        return 0.0
+    legs = (
+        (routes.client, draws.client_jitter, 0.5),
+        (routes.replay, draws.replay_jitter, 1),
+        (routes.worker, draws.worker_jitter, 0.5),
+        (routes.query, draws.db_jitter, 1),
+    )
+    longest_ms = sum(
+        share * (leg.floor_ms + leg.excess_ms * jitter.max()) for leg, jitter, share in legs
+    ).max() + (draws.app_ms.max() + draws.db_service_ms.max())
+    last = len(ok) - 1 - int(ok[::-1].argmax())
+    first = np.searchsorted(t_s, t_s[last] - (longest_ms + 1) / 1000)  # 1 ms for rounding
+    rows = np.arange(first, last + 1)
+    rows = rows[ok[rows]]
+    done_ms = (
+        t_s[rows] * 1000
+        + sum(share * plan.sample(leg, jitter, rows) for leg, jitter, share in legs)
+        + (draws.app_ms[rows] + draws.db_service_ms[rows])
+    )
+    return float(done_ms.max())
 
 
 def user_columns(draws: Draws) -> dict[str, np.ndarray]:
@@ -270,45 +294,52 @@ def fill_log(plan: Plan, served: Served, lag_ms: float, out: dict[str, np.ndarra
     """Write one region set's rows of the request log into ``out`` (LOG_COLUMNS; labels as
     codes), all but `user_columns`: a failed request keeps its client-edge time and zeros
     elsewhere."""
-    draws, user = plan.draws, plan.draws.user
+    draws, routes, route = plan.draws, plan.routes, plan.route
+    plan.sample(routes.client, draws.client_jitter, out=out["client_edge_ms"])
+    plan.sample(routes.worker, draws.worker_jitter, out=out["edge_worker_ms"])
+    plan.sample(routes.query, draws.db_jitter, out=out["db_ms"])
+    rows = draws.replayed_rows
+    out["replay_ms"][rows] = plan.sample(routes.replay, draws.replay_jitter, rows)
+    at_primary = routes.at_primary[route] if lag_ms > 0 else None
+    spilled = np.fromiter(served.spilled, dtype=np.intp, count=len(served.spilled))
+    if spilled.size:  # served by the DES away from their target: legs from where served
+        region = np.fromiter(served.spilled.values(), dtype=np.intp, count=spilled.size)
+        worker_ms, at_primary_there, path_ms = plan.legs(spilled, region)
+        out["edge_worker_ms"][spilled], out["db_ms"][spilled] = worker_ms, path_ms
+        if at_primary is not None:
+            at_primary[spilled] = at_primary_there
+    out["db_ms"] += draws.db_service_ms
+    out["app_ms"][:] = draws.app_ms
+    waits = {"queue_ms": served.queue_ms, "cold_start_ms": served.cold_start_ms}
+    for name, wait_ms in waits.items():
+        if isinstance(wait_ms, np.ndarray):  # else none: the log's columns start at zero
+            out[name][:] = wait_ms
+    parts = [name for name in PARTS if isinstance(waits.get(name, out[name]), np.ndarray)]
+    if isinstance(served.db_wait_ms, np.ndarray):
+        out["db_ms"] += served.db_wait_ms
     ok = served.outcome == OK
-    worker_ms, at_primary, path_ms = plan.to_target
-    moved = ok & (served.region != plan.target)  # spilled by the DES: legs from where served
-    if moved.any():
-        rows = np.flatnonzero(moved)
-        worker_ms, at_primary, path_ms = (x.copy() for x in (worker_ms, at_primary, path_ms))
-        worker_ms[rows], at_primary[rows], path_ms[rows] = plan.legs(rows, served.region[rows])
-    db_ms = served.db_wait_ms + draws.db_service_ms
-    db_ms += path_ms
-    parts = {
-        "client_edge_ms": plan.client_edge_ms,
-        "edge_worker_ms": worker_ms,
-        "queue_ms": served.queue_ms,
-        "cold_start_ms": served.cold_start_ms,
-        "app_ms": draws.app_ms,
-        "db_ms": db_ms,
-        "replay_ms": plan.replay_ms,
-    }
     everything_ok = ok.all()
     total_ms = out["total_ms"]
-    total_ms[:] = 0
-    for name, ms in parts.items():
-        if everything_ok or name == "client_edge_ms":
-            out[name][:] = ms
-        else:
-            np.multiply(ms, ok, out=out[name])
+    total_ms[:] = out["client_edge_ms"]
+    for name in parts[1:]:
+        if not everything_ok:
+            out[name] *= ok
         total_ms += out[name]
     sites_index = pd.Index(sites().index)
+    edge_at = sites_index.get_indexer(plan.edges).astype(np.int16)[routes.edge]
     served_at = sites_index.get_indexer(plan.region_set).astype(np.int16)
     out["region_set"][:] = plan.index
-    np.take(sites_index.get_indexer(plan.edges).astype(np.int16), plan.edge, out=out["edge"])
-    np.take(served_at, np.maximum(served.region, 0), out=out["served_region"])
+    out["edge"][:] = edge_at[route]
+    out["served_region"][:] = served_at[np.maximum(routes.target, 0)][route]
+    if spilled.size:
+        out["served_region"][spilled] = served_at[region]
     if not everything_ok:
         out["served_region"][~ok] = -1
-    out["outcome"][:] = served.outcome
-    out["stale_read"][:] = stale_reads(
-        draws.t_s, user, draws.write, ok, at_primary, total_ms, lag_ms
-    )
+        out["outcome"][:] = served.outcome
+    if lag_ms > 0:
+        out["stale_read"][:] = stale_reads(
+            draws.t_s, draws.user, draws.write, ok, at_primary, total_ms, lag_ms
+        )
 
 
 def countries(users: pd.DataFrame) -> list[str]:

@@ -195,7 +195,7 @@ def run(plan: Plan, progress: Callable[[int], object] | None = None) -> Served:
     ``progress`` hears of every BATCH requests dispatched (those failed at the edge first).
     """
     n, app, paths = len(plan.failed), plan.app, plan.paths
-    outcome, served = plan.failed.copy(), np.full(n, -1, dtype=np.int8)
+    outcome, spilled = plan.failed.copy(), {}
     queue_ms, cold_start_ms, db_wait_ms = (np.zeros(n, dtype=np.float32) for _ in range(3))
     env = simpy.Environment()
     fleet = Fleet(env, app, plan.region_set, plan.outages)
@@ -261,7 +261,8 @@ def run(plan: Plan, progress: Callable[[int], object] | None = None) -> Served:
         else:  # a local replica has no contention: app and queries in one step
             yield env.timeout(app_ms + db_ms + path_ms)
         fleet.release(machine)
-        served[i] = region
+        if region != target:
+            spilled[i] = region
 
     order = np.argsort(plan.edge_arrival_ms, kind="stable")
     order = order[plan.failed[order] == OK]  # failed at the edge: nothing to simulate
@@ -299,5 +300,5 @@ def run(plan: Plan, progress: Callable[[int], object] | None = None) -> Served:
         env.process(source())
         env.run(until=finished)
     return Served(
-        outcome, served, queue_ms, cold_start_ms, db_wait_ms, fleet.machine_table(env.now), env.now
+        outcome, spilled, queue_ms, cold_start_ms, db_wait_ms, fleet.machine_table(env.now), env.now
     )

@@ -95,17 +95,28 @@ def route_km_pairs(
 def route_km_matrix(
     lat1, lon1, country1, lat2, lon2, country2, land_inflation: float, sea_inflation: float
 ):
-    """Route length [km] from every point of the first set (rows) to every point of the second."""
+    """Route length [km] from every point of the first set (rows) to every point of the second:
+    `shortest`, with the graph's part from each hub to each point of the second set computed
+    once rather than per pair."""
     lat1, lon1, lat2, lon2 = (np.asarray(x, float) for x in (lat1, lon1, lat2, lon2))
     a = attach(lat1, lon1, country1, land_inflation)
     b = attach(lat2, lon2, country2, land_inflation)
-    rows = np.repeat(np.arange(len(lat1)), len(lat2))
-    columns = np.tile(np.arange(len(lat2)), len(lat1))
-    a = Attachment(a.hub[rows], a.km[rows])
-    b = Attachment(b.hub[columns], b.km[columns])
-    direct_km = haversine_km(lat1[:, None], lon1[:, None], lat2, lon2).ravel() * land_inflation
     hubs = hub_route_km(land_inflation, sea_inflation)
-    return shortest(a, b, direct_km, hubs).reshape(len(lat1), len(lat2))
+    hub_to_b = (hubs[:, b.hub] + b.km).min(axis=2)  # (hubs, points of b); unjoined: inf
+    via = np.full((len(lat1), len(lat2)), np.inf)
+    for hub, km in zip(a.hub.T, a.km.T, strict=True):
+        np.minimum(via, km[:, None] + hub_to_b[hub], out=via)
+    joined_a, joined_b = (joined(x.hub, len(hubs)) for x in (a, b))
+    shared = (joined_a.astype(np.int32) @ joined_b.T.astype(np.int32)) > 0
+    direct_km = haversine_km(lat1[:, None], lon1[:, None], lat2, lon2) * land_inflation
+    return np.where(shared, np.minimum(direct_km, via), via)
+
+
+def joined(hub: np.ndarray, hubs: int) -> np.ndarray:
+    """(points, hubs) bool: which hubs each point joins."""
+    matrix = np.zeros((len(hub), hubs + 1), dtype=bool)  # a last column for -1, dropped
+    matrix[np.arange(len(hub))[:, None], hub] = True
+    return matrix[:, :hubs]
 
 
 def shortest(a: Attachment, b: Attachment, direct_km: np.ndarray, hubs: np.ndarray) -> np.ndarray:

@@ -113,25 +113,33 @@ class Draws:
     numbers: differences between sets come from the sets, not from sampling noise).
 
     A jitter is ``exp(sigma x Z)``, the factor on an RTT's excess over its physics floor
-    (network.rtt_jitter). Times and jitters are float32, arrival times float64.
+    (network.rtt_jitter). Times and jitters are float32, arrival times float64. Requests of
+    one *group* (same user, kind, need of the primary and new connection) differ only in their
+    times and jitters; a region set computes its paths once per group (`plan_requests`).
     """
 
     replication: int
     users: pd.DataFrame
     route_km: pd.DataFrame  # from each user to every edge site of the scenario's candidates
+    site_rtt_ms: pd.DataFrame  # median backbone RTT between every two sites of the candidates
+    site_km: pd.DataFrame  # and their great-circle distance
     missed: np.ndarray  # per user: anycast lands on a farther edge
     t_s: np.ndarray  # when the user sends it [s], ascending
     user: np.ndarray
     write: np.ndarray
-    new_connection: np.ndarray
-    needs_primary: np.ndarray  # writes, and reads under read-your-writes
+    group: np.ndarray  # index into groups
+    groups: Groups
     client_jitter: np.ndarray  # user to edge (the user's access network's sigma)
     worker_jitter: np.ndarray  # edge to Machine (backbone sigma)
     replay_jitter: np.ndarray  # edge to the first region, for fly-replay
     db_jitter: np.ndarray  # Machine to the primary database
     app_ms: np.ndarray
     db_service_ms: np.ndarray  # its queries' service time, all together
-    queries: np.ndarray
+
+    @cached_property
+    def replayed_rows(self) -> np.ndarray:
+        """The requests that need the primary's Machine (fly-replay from the edge)."""
+        return np.flatnonzero(self.groups.replayed[self.group])
 
 
 def draw(scenario: Scenario, replication: int = 0) -> Draws:
@@ -156,23 +164,35 @@ def draw(scenario: Scenario, replication: int = 0) -> Draws:
     worker_jitter, replay_jitter, db_jitter = (
         rtt_jitter(net.backbone_jitter_sigma, rng["network"], n) for _ in range(3)
     )
-    queries = np.where(write, db.queries_per_write, db.queries_per_read).astype(np.int16)
     db_service_ms = np.zeros(n, dtype=np.float32)
     for kind, shape in ((~write, db.queries_per_read), (write, db.queries_per_write)):
         if shape:  # a gamma per kind: the sum of its queries' exponential service times
             service = rng["database"].standard_gamma(shape, int(kind.sum()), dtype=np.float32)
             db_service_ms[kind] = db.query_ms * service
-    edges = sorted({code for name in scenario.candidates for code in deployment(scenario, name)[2]})
+    needs_primary = write | reads_after_write(t_s, user, write, db.read_your_writes_s)
+    group, groups = Groups.of(user, write, needs_primary, new_connection, len(users), scenario)
+    edges, places = set(), set()
+    for name, region_set in scenario.candidates.items():
+        _, _, edges_of, db_region, _ = deployment(scenario, name)
+        edges |= set(edges_of)
+        places |= {*edges_of, *region_set, db_region}
+    edges, places = sorted(edges), sorted(places)
     return Draws(
         replication=replication,
         users=users,
         route_km=pd.DataFrame(user_route_km(users, sites(), edges, net), columns=edges),
+        site_rtt_ms=pd.DataFrame(
+            site_rtt_matrix(sites(), places, places, net), index=places, columns=places
+        ),
+        site_km=pd.DataFrame(
+            site_distance_km(sites(), places, places), index=places, columns=places
+        ),
         missed=rng["anycast"].random(len(users)) < net.anycast_miss_share,
         t_s=t_s,
         user=user,
         write=write,
-        new_connection=new_connection,
-        needs_primary=write | reads_after_write(t_s, user, write, db.read_your_writes_s),
+        group=group,
+        groups=groups,
         client_jitter=client_jitter,
         worker_jitter=worker_jitter,
         replay_jitter=replay_jitter,
@@ -181,81 +201,202 @@ def draw(scenario: Scenario, replication: int = 0) -> Draws:
             scenario.app.service_ms, scenario.app.service_cv, n, rng["service"]
         ),
         db_service_ms=db_service_ms,
-        queries=queries,
     )
 
 
 @dataclass(frozen=True)
+class Groups:
+    """The groups of a run's requests (`Draws`): arrays per group."""
+
+    user: np.ndarray
+    write: np.ndarray
+    needs_primary: np.ndarray  # writes, and reads under read-your-writes
+    replayed: np.ndarray  # needs the primary's Machine: fly-replay from the edge
+    new_connection: np.ndarray
+    queries: np.ndarray  # database round trips (float32)
+
+    @classmethod
+    def of(cls, user, write, needs_primary, new_connection, users: int, scenario: Scenario):
+        """Each request's group, and the groups that occur (``users``: how many there are)."""
+        db = scenario.database
+        code = ((user.astype(np.intp) * 2 + write) * 2 + needs_primary) * 2 + new_connection
+        codes, group = distinct(code, 8 * users)
+        write, needs_primary = (codes & 4) > 0, (codes & 2) > 0
+        replay = scenario.app.writes == "replay"
+        return group, cls(
+            user=codes // 8,
+            write=write,
+            needs_primary=needs_primary,
+            replayed=needs_primary & (replay | ~write),
+            new_connection=(codes & 1) > 0,
+            queries=np.where(write, db.queries_per_write, db.queries_per_read).astype(np.float32),
+        )
+
+
+def distinct(code: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of ``code`` (integers in [0, size)), ascending, and the index of
+    each element's value among them: np.unique's, in linear time."""
+    used = np.zeros(size, dtype=bool)
+    used[code] = True
+    position = np.cumsum(used) - 1
+    return np.flatnonzero(used), position[code]
+
+
+@dataclass(frozen=True)
+class Leg:
+    """A round trip per route: a request's time [ms] is floor + excess x its jitter."""
+
+    floor_ms: np.ndarray
+    excess_ms: np.ndarray
+
+
+@dataclass(frozen=True)
+class Routes:
+    """The distinct routes of a region set's requests: a group of requests (`Draws`), the edge
+    anycast takes them to, and the first region up from there. Requests of one route differ
+    only in their times and jitters, so every path is computed once per route here, as floor
+    and excess (`Leg`; `Plan.sample` gives each request's time)."""
+
+    group: np.ndarray  # index into Draws.groups
+    edge: np.ndarray  # index into Plan.edges
+    first: np.ndarray  # the closest region up from the edge; -1 when none is
+    target: np.ndarray  # where it goes when nothing is contended (fly-replay: the primary)
+    scale: np.ndarray | None  # measured RTT over the model's, to the closest region
+    client: Leg  # user to edge, handshakes included
+    replay: Leg  # edge to the first region and its fly-replay answer; 0 when not replayed, or
+    # when the first region is the primary
+    worker: Leg  # edge to the target's Machine
+    at_primary: np.ndarray  # the queries go to the primary database (from the target)
+    query: Leg  # all the queries' round trips from the target to its database
+
+
+@dataclass(frozen=True)
 class Plan:
-    """One region set's requests before any simulation; arrays in arrival order."""
+    """One region set's requests before any simulation; per request, arrays in arrival order
+    (derived from the routes when first asked)."""
 
     name: str
     index: int  # of the candidate in the scenario
     region_set: tuple[str, ...]
-    edges: list[str]  # the sites anycast can land on (`edge` indexes them)
+    edges: list[str]  # the sites anycast can land on (`Routes.edge` indexes them)
     app: App  # as deployed (an alternative host: ONE_SERVER)
     db_region: str
     db_connections: int
     paths: Paths
     outages: Outages
     draws: Draws
-
-    edge: np.ndarray
-    client_edge_ms: np.ndarray  # user to edge, handshakes included
-    edge_arrival_ms: np.ndarray  # when it reaches its edge
-    replayed: np.ndarray  # needs the primary's Machine: fly-replay from the edge
-    db_down: np.ndarray  # the primary database is down when it reaches its edge
+    routes: Routes
+    route: np.ndarray  # each request's, index into routes
     failed: np.ndarray  # outcome code when it fails at its edge (regions or primary down), else OK
-    target: np.ndarray  # region index it goes to when nothing is contended; -1 when failed
-    replay_ms: np.ndarray  # edge to the first region up and its fly-replay answer
-    measured_scale: np.ndarray | None  # measured RTT over the model's, to the closest region
+
+    def sample(self, leg: Leg, jitter, rows=slice(None), out=None) -> np.ndarray:
+        """The times [ms] of ``leg`` (per route) for requests ``rows`` with their ``jitter``
+        (into ``out`` if given)."""
+        route = self.route[rows]
+        excess = leg.excess_ms[route]
+        excess *= jitter[rows]
+        return np.add(leg.floor_ms[route], excess, out=excess if out is None else out)
+
+    @cached_property
+    def edge(self) -> np.ndarray:
+        return self.routes.edge[self.route]
+
+    @cached_property
+    def target(self) -> np.ndarray:
+        """Region index each request goes to when nothing is contended; -1 when it fails."""
+        target = self.routes.target[self.route]
+        return np.where(self.failed == OK, target, -1) if self.failed.any() else target
+
+    @cached_property
+    def replayed(self) -> np.ndarray:
+        return self.draws.groups.replayed[self.routes.group[self.route]]
+
+    @cached_property
+    def client_edge_ms(self) -> np.ndarray:
+        return self.sample(self.routes.client, self.draws.client_jitter)
+
+    @cached_property
+    def edge_arrival_ms(self) -> np.ndarray:
+        """When each request reaches its edge [ms]."""
+        return self.draws.t_s * 1000 + self.client_edge_ms / 2
+
+    @cached_property
+    def replay_ms(self) -> np.ndarray:
+        return self.sample(self.routes.replay, self.draws.replay_jitter)
+
+    @cached_property
+    def db_down(self) -> np.ndarray:
+        """The primary database is down when the request reaches its edge."""
+        return self.outages.down(self.db_region, self.edge_arrival_ms)
 
     @cached_property
     def to_target(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The legs (below) of every request to its target region."""
-        return self.legs(slice(None), np.maximum(self.target, 0))
+        routes, draws = self.routes, self.draws
+        return (
+            self.sample(routes.worker, draws.worker_jitter),
+            routes.at_primary[self.route],
+            self.sample(routes.query, draws.db_jitter),
+        )
 
     def legs(self, rows, region) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """For requests ``rows`` served in ``region`` (index arrays, or a slice for all): the
+        """For requests ``rows`` served in ``region`` (index arrays, or one of each): the
         edge-to-Machine RTT [ms], whether the queries go to the primary database (no replica
         there, or a write, or read-your-writes), and the queries' round trips [ms]."""
-        paths, draws, edge = self.paths, self.draws, self.edge[rows]
-        pair = edge * paths.has_replica.size + region
-        floor_ms = paths.worker_floor_ms.ravel()[pair]
-        excess_ms = paths.worker_excess_ms.ravel()[pair]
-        if self.measured_scale is not None:  # the team's measurements: the closest region's path
-            median_ms = paths.edge_region_ms.ravel()[pair] * self.measured_scale[rows]
-            scaled = np.maximum(median_ms, floor_ms) - floor_ms
-            excess_ms = np.where(region == paths.closest[edge], scaled, excess_ms)
-        worker_ms = floor_ms + excess_ms * draws.worker_jitter[rows]
-        at_primary = draws.needs_primary[rows] | ~paths.has_replica[region]
-        query_rtt_ms = np.where(
-            at_primary,
-            paths.db_floor_ms[region] + paths.db_excess_ms[region] * draws.db_jitter[rows],
-            np.float32(paths.same_region_ms),
+        route, routes, draws = self.route[rows], self.routes, self.draws
+        scale = None if routes.scale is None else routes.scale[route]
+        worker_floor, worker_excess, at_primary, query_floor, query_excess = legs_toward(
+            self.paths, draws.groups, routes.group[route], routes.edge[route], scale, region
         )
-        return worker_ms, at_primary, draws.queries[rows] * query_rtt_ms
+        return (
+            worker_floor + worker_excess * draws.worker_jitter[rows],
+            at_primary,
+            query_floor + query_excess * draws.db_jitter[rows],
+        )
+
+
+def legs_toward(paths: Paths, groups: Groups, group, edge, scale, region):
+    """Floor and excess [ms] of the legs of requests of ``group`` (index into ``groups``) from
+    ``edge`` served in ``region`` (arrays alike; ``scale`` as `Routes.scale`): edge to Machine,
+    then whether the queries go to the primary database, and all their round trips."""
+    pair = edge * paths.has_replica.size + region
+    worker_floor = paths.worker_floor_ms.ravel()[pair]
+    worker_excess = paths.worker_excess_ms.ravel()[pair]
+    if scale is not None:  # the team's measurements: the closest region's path
+        median_ms = paths.edge_region_ms.ravel()[pair] * scale
+        scaled = np.maximum(median_ms, worker_floor) - worker_floor
+        worker_excess = np.where(region == paths.closest[edge], scaled, worker_excess)
+    at_primary = groups.needs_primary[group] | ~paths.has_replica[region]
+    queries = groups.queries[group]
+    query_floor = queries * np.where(
+        at_primary, paths.db_floor_ms[region], np.float32(paths.same_region_ms)
+    )
+    query_excess = queries * np.where(at_primary, paths.db_excess_ms[region], np.float32(0))
+    return worker_floor, worker_excess, at_primary, query_floor, query_excess
 
 
 @dataclass(frozen=True)
 class Served:
-    """What an engine decided for each request of a plan, and the Machines' bill."""
+    """What an engine decided for each request of a plan, and the Machines' bill. A wait is
+    0.0 when the engine has none."""
 
     outcome: np.ndarray  # index into OUTCOMES
-    region: np.ndarray  # index into the region set; -1 when it failed
-    queue_ms: np.ndarray  # in the proxy's queue and for a slot on the Machine
-    cold_start_ms: np.ndarray  # for its Machine to start or resume
-    db_wait_ms: np.ndarray  # for a connection of the primary database
+    spilled: dict[int, int]  # requests served, by the DES's proxy, away from their target:
+    # row -> region index
+    queue_ms: np.ndarray | float  # in the proxy's queue and for a slot on the Machine
+    cold_start_ms: np.ndarray | float  # for its Machine to start or resume
+    db_wait_ms: np.ndarray | float  # for a connection of the primary database
     machines: list[dict]  # per Machine: region index, running_s, starts
     end_ms: float  # when the last request finished
 
 
 def plan_requests(scenario: Scenario, name: str, draws: Draws) -> Plan:
     """The requests of candidate ``name`` (a region set, or an alternative host: see
-    `deployment`) from the run's ``draws``: their edges and client-edge times, where each goes
-    when nothing is contended, and whether it fails at its edge. Matrices per user and edge, or
-    per edge and region, are computed once and gathered per request."""
-    net, users, user = scenario.network, draws.users, draws.user
+    `deployment`) from the run's ``draws``: their routes (edge, first region up, target) and
+    every path's floor and excess per route, and whether each request fails at its edge.
+    Without outages a route is a group of the draws; with them, a group's requests take
+    different routes over time, so routes are the groups split by edge and first region."""
+    net, users, groups = scenario.network, draws.users, draws.groups
     region_set = scenario.candidates[name]
     app, table, edges, db_region, replicas = deployment(scenario, name)
     outages = Outages.from_faults(scenario.faults)
@@ -263,18 +404,13 @@ def plan_requests(scenario: Scenario, name: str, draws: Draws) -> Plan:
     # Anycast: each user's edges, best first; a user whose edge is down lands on the next one.
     route_km = draws.route_km[edges].to_numpy()
     ranked = anycast_ranking(route_km, table.loc[edges, "continent"].to_numpy(), draws.missed)
-    if outages.windows:
-        edge = outages.first_up(ranked[user], edges, 1000 * draws.t_s)
-        edge = np.where(edge < 0, ranked[user, 0], edge)  # none up: it finds no region either
-    else:
-        edge = ranked[:, 0][user]
-    edge_region = site_rtt_matrix(table, edges, list(region_set), net)
+    codes = list(region_set)
+    edge_region = draws.site_rtt_ms.loc[edges, codes].to_numpy()
     order = region_order(edge_region)
     closest = np.array([regions_by_rtt[0] for regions_by_rtt in order])
-    places = sites()  # Fly regions and managed database regions
-    worker_floor_ms = floor_rtt_ms(site_distance_km(table, edges, list(region_set)))
-    db_median_ms = site_rtt_matrix(places, list(region_set), [db_region], net)[:, 0]
-    db_floor_ms = floor_rtt_ms(site_distance_km(places, list(region_set), [db_region])[:, 0])
+    worker_floor_ms = floor_rtt_ms(draws.site_km.loc[edges, codes].to_numpy())
+    db_median_ms = draws.site_rtt_ms.loc[codes, db_region].to_numpy()
+    db_floor_ms = floor_rtt_ms(draws.site_km.loc[codes, db_region].to_numpy())
     paths = Paths(
         edge_region_ms=edge_region.astype(np.float32),
         worker_floor_ms=worker_floor_ms.astype(np.float32),
@@ -298,7 +434,6 @@ def plan_requests(scenario: Scenario, name: str, draws: Draws) -> Plan:
             table.loc[edges, "lon"].to_numpy(),
         )
     )
-    pair = user * len(edges) + edge
     scale = None
     if net.measured_rtt_ms is not None:  # it applies to the path to the closest region only
         scale = measured_scale(
@@ -308,37 +443,59 @@ def plan_requests(scenario: Scenario, name: str, draws: Draws) -> Plan:
             (median_ms + edge_region[np.arange(len(edges)), closest]).ravel(),
         ).astype(np.float32)
         median_ms = median_ms * scale.reshape(median_ms.shape)
-        scale = scale[pair]
-    excess_ms = (np.maximum(median_ms, floor_ms) - floor_ms).astype(np.float32).ravel()
-    one_rtt_ms = floor_ms.astype(np.float32).ravel()[pair] + excess_ms[pair] * draws.client_jitter
-    handshakes = np.float32(net.handshake_rtts) * draws.new_connection
-    client_edge_ms = one_rtt_ms * (1 + handshakes)
-    edge_arrival_ms = draws.t_s * 1000 + client_edge_ms / 2
+    client_floor = floor_ms.astype(np.float32).ravel()
+    client_excess = (np.maximum(median_ms, floor_ms) - floor_ms).astype(np.float32).ravel()
+    handshakes = 1 + np.float32(net.handshake_rtts) * groups.new_connection
+    user_of = groups.user
 
-    # Where each request goes with no contention, and whether it fails at its edge.
-    needs_primary = draws.needs_primary
-    replayed = needs_primary & ((app.writes == "replay") | ~draws.write)
-    primary = region_set.index(app.primary_region)
+    def client_ms(group, edge):  # floor and excess of a group's requests to ``edge``
+        pair, factor = user_of[group] * len(edges) + edge, handshakes[group]
+        return client_floor[pair] * factor, client_excess[pair] * factor
+
+    group = np.arange(len(groups.user))
     if outages.windows:
-        first = outages.first_up(np.array(order)[edge], list(region_set), edge_arrival_ms)
+        edge = outages.first_up(ranked[draws.user], edges, 1000 * draws.t_s)
+        edge = np.where(edge < 0, ranked[draws.user, 0], edge)  # none up: no region either
+        route, group, route_edge = split_routes(draws.group, edge, len(edges))
+        floor, excess = client_ms(group, route_edge)
+        arrival_ms = draws.t_s * 1000 + (floor[route] + excess[route] * draws.client_jitter) / 2
+        first = outages.first_up(np.array(order)[edge], list(region_set), arrival_ms)
+        route, parent, first = split_routes(route, first + 1, len(region_set) + 1)
+        group, edge, first = group[parent], route_edge[parent], first - 1
     else:
+        route, edge = draws.group, ranked[user_of, 0]
         first = closest[edge]
-    target = np.where(replayed, primary, first)
-    db_down = outages.down(db_region, edge_arrival_ms)
-    failed = np.zeros(len(user), dtype=np.int8)
-    if outages.windows:
-        at_primary = needs_primary | ~paths.has_replica[np.maximum(target, 0)]
-        primary_down = outages.down(app.primary_region, edge_arrival_ms)
-        failed[(at_primary & db_down) | (replayed & primary_down)] = PRIMARY_DOWN
-        failed[first < 0] = REGION_DOWN
-        target[failed != OK] = -1
-    replay_ms = np.zeros(len(user), dtype=np.float32)
-    rows = np.flatnonzero(replayed & (first != primary) & (failed == OK))
-    at = edge[rows] * len(region_set) + first[rows]
-    replay_ms[rows] = (
-        paths.worker_floor_ms.ravel()[at]
-        + paths.worker_excess_ms.ravel()[at] * draws.replay_jitter[rows]
-        + app.replay_decision_ms
+
+    replayed = groups.replayed[group]
+    primary = region_set.index(app.primary_region)
+    target = np.where(first < 0, -1, np.where(replayed, primary, first))
+    route_scale = None if scale is None else scale[user_of[group] * len(edges) + edge]
+    worker_floor, worker_excess, at_primary, query_floor, query_excess = legs_toward(
+        paths, groups, group, edge, route_scale, np.maximum(target, 0)
+    )
+    detour = replayed & (first != primary) & (first >= 0)
+    at = edge * len(region_set) + np.maximum(first, 0)
+    replay_floor = paths.worker_floor_ms.ravel()[at] + np.float32(app.replay_decision_ms)
+    failed = np.zeros(len(route), dtype=np.int8)
+    if outages.windows:  # fails at its edge: no region up, or the primary it needs is down
+        db_down = outages.down(db_region, arrival_ms)
+        primary_down = outages.down(app.primary_region, arrival_ms)
+        failed[(at_primary[route] & db_down) | (replayed[route] & primary_down)] = PRIMARY_DOWN
+        failed[first[route] < 0] = REGION_DOWN
+    routes = Routes(
+        group=group,
+        edge=edge,
+        first=first,
+        target=target,
+        scale=route_scale,
+        client=Leg(*client_ms(group, edge)),
+        replay=Leg(
+            np.where(detour, replay_floor, np.float32(0)),
+            np.where(detour, paths.worker_excess_ms.ravel()[at], np.float32(0)),
+        ),
+        worker=Leg(worker_floor, worker_excess),
+        at_primary=at_primary,
+        query=Leg(query_floor, query_excess),
     )
     return Plan(
         name=name,
@@ -351,16 +508,17 @@ def plan_requests(scenario: Scenario, name: str, draws: Draws) -> Plan:
         paths=paths,
         outages=outages,
         draws=draws,
-        edge=edge,
-        client_edge_ms=client_edge_ms,
-        edge_arrival_ms=edge_arrival_ms,
-        replayed=replayed,
-        db_down=db_down,
+        routes=routes,
+        route=route,
         failed=failed,
-        target=target,
-        replay_ms=replay_ms,
-        measured_scale=scale,
     )
+
+
+def split_routes(route: np.ndarray, by: np.ndarray, values: int):
+    """Routes split by ``by`` (integers in [0, values)) of each request: each request's new
+    route, and per new route its old route and its value of ``by``."""
+    combined, split = np.unique(route * values + by, return_inverse=True)
+    return split, combined // values, combined % values
 
 
 def deployment(
