@@ -210,25 +210,33 @@ def choose_engine(plan: Plan, asked: str, scenario: Scenario) -> tuple[str, str]
 def busiest_wait(plan: Plan) -> tuple[float, str]:
     """The largest share of requests that would wait, by Erlang C, for a slot of the Machines
     of a region or a connection of the primary database, in the busiest hour of the run (the
-    whole run when shorter), and for which."""
-    t_ms = plan.edge_arrival_ms
-    window_ms = min(3_600_000.0, max(float(np.ptp(t_ms)), 1.0))
-    hour = ((t_ms - t_ms.min()) // window_ms).astype(np.int64)
-    _, at_primary, path_ms = plan.to_target
-    draws = plan.draws
-    busy_ms = draws.app_ms + draws.db_service_ms + path_ms
+    whole run when shorter), and for which. A pool's rate is its busiest hour's; its hold time
+    is the mean over the run (from per-route totals: `Plan.route_totals`)."""
+    routes, draws = plan.routes, plan.draws
+    window_ms, window = draws.windows
+    requests, busy_ms, service_ms, jitter = plan.route_totals
+    regions = len(plan.region_set)
+    cells = (window[-1] + 1) * (regions + 1)
+    hourly = np.bincount(window * (regions + 1) + (plan.target + 1), minlength=cells)
+    hourly = hourly.reshape(-1, regions + 1)
+    at_database = routes.at_primary & (routes.target >= 0)
+    path_ms = routes.query.floor_ms * requests + routes.query.excess_ms * jitter
     machines = plan.app.machines_in(plan.region_set)
     pools = [
-        (f"a slot in {code}", plan.target == r, busy_ms, count * plan.app.concurrency)
+        (f"a slot in {code}", routes.target == r, hourly[:, r + 1], busy_ms + path_ms, servers)
         for r, (code, count) in enumerate(zip(plan.region_set, machines, strict=True))
+        for servers in [count * plan.app.concurrency]
     ]
-    at_database = (plan.target >= 0) & at_primary
-    pools.append(("a database connection", at_database, draws.db_service_ms, plan.db_connections))
+    database_hourly = np.bincount(window[at_database[plan.route]], minlength=hourly.shape[0])
+    pools.append(
+        ("a database connection", at_database, database_hourly, service_ms, plan.db_connections)
+    )
     worst = (0.0, "")
-    for where, mine, hold_ms, servers in pools:
-        if mine.any():
-            rate_per_ms = np.bincount(hour[mine]).max() / window_ms
-            worst = max(worst, (erlang_c(servers, rate_per_ms * hold_ms[mine].mean()), where))
+    for where, member, per_window, hold_ms, servers in pools:
+        count = requests[member].sum()
+        if count:
+            offered = per_window.max() / window_ms * hold_ms[member].sum() / count
+            worst = max(worst, (erlang_c(servers, offered), where))
     return worst
 
 

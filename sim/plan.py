@@ -137,9 +137,33 @@ class Draws:
     db_service_ms: np.ndarray  # its queries' service time, all together
 
     @cached_property
+    def windows(self) -> tuple[float, np.ndarray]:
+        """The windows of `sim.engine.busiest_wait`: an hour, or the whole run when shorter
+        [ms], and each request's window (from 0)."""
+        t_s = self.t_s
+        window_s = min(3600.0, max(float(t_s[-1] - t_s[0]), 0.001))
+        return window_s * 1000, ((t_s - t_s[0]) // window_s).astype(np.intp)
+
+    @cached_property
+    def group_totals(self) -> tuple[np.ndarray, ...]:
+        return totals(self.group, len(self.groups.user), self)
+
+    @cached_property
     def replayed_rows(self) -> np.ndarray:
         """The requests that need the primary's Machine (fly-replay from the edge)."""
         return np.flatnonzero(self.groups.replayed[self.group])
+
+
+def totals(key: np.ndarray, size: int, draws: Draws) -> tuple[np.ndarray, ...]:
+    """Per value of ``key`` (a route, or a group; in [0, size)): its requests, and the sums of
+    their app plus database service times [ms], database service times [ms] and database
+    jitters."""
+    return (
+        np.bincount(key, minlength=size),
+        np.bincount(key, draws.app_ms + draws.db_service_ms, size),
+        np.bincount(key, draws.db_service_ms, size),
+        np.bincount(key, draws.db_jitter, size),
+    )
 
 
 def draw(scenario: Scenario, replication: int = 0) -> Draws:
@@ -158,7 +182,9 @@ def draw(scenario: Scenario, replication: int = 0) -> Draws:
     write = rng["arrivals"].random(n, dtype=np.float32) < workload.write_share
     new_connection = rng["arrivals"].random(n, dtype=np.float32) < net.new_connection_share
     mobile = users["access"].to_numpy() == "mobile"
-    access_sigma = np.where(mobile, net.mobile_jitter_sigma, net.broadband_jitter_sigma)
+    access_sigma = np.where(mobile, net.mobile_jitter_sigma, net.broadband_jitter_sigma).astype(
+        np.float32
+    )
 
     client_jitter = rtt_jitter(access_sigma[user], rng["network"], n)
     worker_jitter, replay_jitter, db_jitter = (
@@ -219,7 +245,9 @@ class Groups:
     def of(cls, user, write, needs_primary, new_connection, users: int, scenario: Scenario):
         """Each request's group, and the groups that occur (``users``: how many there are)."""
         db = scenario.database
-        code = ((user.astype(np.intp) * 2 + write) * 2 + needs_primary) * 2 + new_connection
+        flags = (write.view(np.uint8) << 2) | (needs_primary.view(np.uint8) << 1)
+        code = user.astype(np.intp) * 8
+        code += flags | new_connection.view(np.uint8)
         codes, group = distinct(code, 8 * users)
         write, needs_primary = (codes & 4) > 0, (codes & 2) > 0
         replay = scenario.app.writes == "replay"
@@ -296,6 +324,13 @@ class Plan:
         excess = leg.excess_ms[route]
         excess *= jitter[rows]
         return np.add(leg.floor_ms[route], excess, out=excess if out is None else out)
+
+    @cached_property
+    def route_totals(self) -> tuple[np.ndarray, ...]:
+        """`totals` per route."""
+        if self.route is self.draws.group:  # no outages: the routes are the run's groups
+            return self.draws.group_totals
+        return totals(self.route, len(self.routes.target), self.draws)
 
     @cached_property
     def edge(self) -> np.ndarray:
