@@ -44,6 +44,22 @@ def test_routes_are_never_shorter_than_the_great_circle_and_symmetric(city_pairs
     assert np.all(forth >= distance_km * (1 - 1e-9))
 
 
+def test_the_route_matrix_is_every_pair_routed_alone(city_pairs):
+    """route_km_matrix computes the graph part once per destination; it must give what
+    routing each pair on its own gives."""
+    a, b = (pair.iloc[:300] for pair in city_pairs)
+    matrix = route_km(
+        a["lat"], a["lon"], a["country"], b["lat"], b["lon"], b["country"], DEFAULTS, matrix=True
+    )
+    rows, columns = np.repeat(np.arange(300), 300), np.tile(np.arange(300), 300)
+    one, other = a.iloc[rows], b.iloc[columns]
+    pairs = route_km(
+        one["lat"], one["lon"], one["country"], other["lat"], other["lon"], other["country"],
+        DEFAULTS,
+    )  # fmt: skip
+    np.testing.assert_allclose(matrix.ravel(), pairs, rtol=1e-12)
+
+
 def test_nothing_beats_the_physics_floor(city_pairs):
     a, b = city_pairs
     rng = np.random.default_rng(1)
