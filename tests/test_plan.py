@@ -6,7 +6,7 @@ import pytest
 from conftest import small_scenario
 
 from sim.engine import busiest_wait, last_done_ms
-from sim.plan import OK, distinct, draw, plan_requests, split_routes
+from sim.plan import OK, distinct, draw, plan_requests, split_routes, standard_gamma
 from sim.queueing import erlang_c
 
 OUTAGES = [
@@ -95,3 +95,11 @@ def test_busiest_wait_is_erlang_c_on_each_pools_busiest_hour():
     assert where == max(expected)[1]
     assert share == pytest.approx(max(expected)[0], rel=1e-6)
     assert share > 0.01  # the test has something to compare
+
+
+def test_gamma_of_shape_one_is_numpys_own_draws():
+    """plan.standard_gamma takes numpy's exponential sampler for shape 1: the same values."""
+    for shape in (1, 2.5):
+        expected = np.random.default_rng(7).standard_gamma(shape, 1000, dtype=np.float32)
+        drawn = standard_gamma(shape, 1000, np.random.default_rng(7))
+        np.testing.assert_array_equal(drawn, expected)
