@@ -4,7 +4,8 @@ Run: python benchmarks/run.py [--requests N] [--analytic-requests N] [--rss]
 
 Prints requests per second of the discrete-event engine and of the analytic engine, each on
 the full model (users, anycast, network draws, the request log; the DES adds the proxy,
-Machines and the database's connections) for the four region sets of SCENARIO, beside:
+Machines and the database's connections) for the four region sets of SCENARIO (and the
+analytic engine for one of them alone: its draws then serve one set), beside:
 
 * a bare SimPy loop of as many requests through one M/M/4 Resource (the DES's baseline), and
 * bare numpy lognormal sampling of as many values (the analytic engine's baseline),
@@ -135,25 +136,40 @@ def main() -> None:
     sets = len(SCENARIO["region_sets"])
     des_n, analytic_n = args.requests * sets, args.analytic_requests * sets
     engine_seconds("des", 1000)  # loads the world's cities and the backbone graph once
-    rows = [
-        ("bare SimPy, M/M/4 Resource", des_n, des_n / bare_simpy(des_n), ""),
-        ("DES engine, full model", des_n, des_n / engine_seconds("des", args.requests), "SimPy"),
-        ("bare numpy lognormal", analytic_n, analytic_n / best(bare_numpy, analytic_n), ""),
+    one_set = [["iad", "fra", "sin"]]
+    simpy_rate, numpy_rate = des_n / bare_simpy(des_n), analytic_n / best(bare_numpy, analytic_n)
+    rows = [  # path, requests, per second, (baseline, its rate, target)
+        ("bare SimPy, M/M/4 Resource", des_n, simpy_rate, None),
+        (
+            "DES engine, full model",
+            des_n,
+            des_n / engine_seconds("des", args.requests),
+            ("SimPy", simpy_rate, 0.5),
+        ),
+        ("bare numpy lognormal", analytic_n, numpy_rate, None),
         (
             "analytic engine, full model",
             analytic_n,
             analytic_n / best(engine_seconds, "analytic", args.analytic_requests),
-            "numpy",
+            ("numpy", numpy_rate, 0.25),
+        ),
+        (
+            "analytic engine, one set",
+            args.analytic_requests,
+            args.analytic_requests
+            / best(engine_seconds, "analytic", args.analytic_requests, one_set),
+            ("numpy", numpy_rate, None),
         ),
     ]
-    targets = {"SimPy": 0.5, "numpy": 0.25}
     labels = "; ".join("+".join(codes) for codes in SCENARIO["region_sets"])
     print(f"{machine()}\n{sets} region sets ({labels}), 2,000 users, 50 req/s, 10 % writes")
     print(f"{'path':30} {'requests':>11} {'per second':>13}   ratio")
-    for k, (name, n, rate, against) in enumerate(rows):
+    for name, n, rate, baseline in rows:
         ratio = ""
-        if against:
-            ratio = f"{rate / rows[k - 1][2]:.2f} x bare {against} (target >= {targets[against]})"
+        if baseline:
+            against, baseline_rate, target = baseline
+            ratio = f"{rate / baseline_rate:.2f} x bare {against}"
+            ratio += f" (target >= {target})" if target else ""
         print(f"{name:30} {n:>11,} {rate:>13,.0f}   {ratio}".rstrip())
     if args.rss:
         for engine in ("des", "analytic"):

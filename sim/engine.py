@@ -67,7 +67,8 @@ LOG_COLUMNS = {  # the request log's columns (but replication) and dtypes; label
 ENGINES = ("auto", "des", "analytic")
 WAIT_SHARE = 0.01  # auto: the analytic engine only while Erlang C says fewer requests wait
 REQUESTS_PER_S = {"des": 40_000, "analytic": 2_000_000}  # measured: README, Performance
-PLAN_BYTES_PER_REQUEST = 180  # peak memory: draws, one set's plan and its temporaries
+PLAN_BYTES_PER_REQUEST = 100  # peak memory: draws, one set's plan and its temporaries (the
+# DES's per-request arrays: 100 measured; analytic 40)
 LOG_BYTES_PER_REQUEST = 65  # and the request log, per request of each set (60 measured)
 LARGE_SECONDS = 600  # beyond this, or LARGE_BYTES, a run needs --yes / allow_large
 LARGE_BYTES = 4e9

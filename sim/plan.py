@@ -120,9 +120,13 @@ class Draws:
 
     replication: int
     users: pd.DataFrame
-    route_km: pd.DataFrame  # from each user to every edge site of the scenario's candidates
-    site_rtt_ms: pd.DataFrame  # median backbone RTT between every two sites of the candidates
-    site_km: pd.DataFrame  # and their great-circle distance
+    places: list[str]  # every site the candidates use: edges, regions, database regions
+    lat: np.ndarray  # of each place
+    lon: np.ndarray
+    continent: np.ndarray
+    route_km: np.ndarray  # (users, places): from each user to each place
+    site_rtt_ms: np.ndarray  # (places, places): median backbone RTT
+    site_km: np.ndarray  # (places, places): great-circle distance
     missed: np.ndarray  # per user: anycast lands on a farther edge
     t_s: np.ndarray  # when the user sends it [s], ascending
     user: np.ndarray
@@ -135,6 +139,11 @@ class Draws:
     db_jitter: np.ndarray  # Machine to the primary database
     app_ms: np.ndarray
     db_service_ms: np.ndarray  # its queries' service time, all together
+
+    def at(self, codes) -> list[int]:
+        """Positions of the places ``codes`` in `places`."""
+        index = {code: i for i, code in enumerate(self.places)}
+        return [index[code] for code in codes]
 
     @cached_property
     def windows(self) -> tuple[float, np.ndarray]:
@@ -197,22 +206,22 @@ def draw(scenario: Scenario, replication: int = 0) -> Draws:
             db_service_ms[kind] = db.query_ms * service
     needs_primary = write | reads_after_write(t_s, user, write, db.read_your_writes_s)
     group, groups = Groups.of(user, write, needs_primary, new_connection, len(users), scenario)
-    edges, places = set(), set()
+    places = set()
     for name, region_set in scenario.candidates.items():
-        _, _, edges_of, db_region, _ = deployment(scenario, name)
-        edges |= set(edges_of)
-        places |= {*edges_of, *region_set, db_region}
-    edges, places = sorted(edges), sorted(places)
+        _, _, edges, db_region, _ = deployment(scenario, name)
+        places |= {*edges, *region_set, db_region}
+    places = sorted(places)
+    table = sites().loc[places]
     return Draws(
         replication=replication,
         users=users,
-        route_km=pd.DataFrame(user_route_km(users, sites(), edges, net), columns=edges),
-        site_rtt_ms=pd.DataFrame(
-            site_rtt_matrix(sites(), places, places, net), index=places, columns=places
-        ),
-        site_km=pd.DataFrame(
-            site_distance_km(sites(), places, places), index=places, columns=places
-        ),
+        places=places,
+        lat=table["lat"].to_numpy(),
+        lon=table["lon"].to_numpy(),
+        continent=table["continent"].to_numpy(),
+        route_km=user_route_km(users, sites(), places, net),
+        site_rtt_ms=site_rtt_matrix(sites(), places, places, net),
+        site_km=site_distance_km(sites(), places, places),
         missed=rng["anycast"].random(len(users)) < net.anycast_miss_share,
         t_s=t_s,
         user=user,
@@ -433,19 +442,19 @@ def plan_requests(scenario: Scenario, name: str, draws: Draws) -> Plan:
     different routes over time, so routes are the groups split by edge and first region."""
     net, users, groups = scenario.network, draws.users, draws.groups
     region_set = scenario.candidates[name]
-    app, table, edges, db_region, replicas = deployment(scenario, name)
+    app, _, edges, db_region, replicas = deployment(scenario, name)
     outages = Outages.from_faults(scenario.faults)
 
     # Anycast: each user's edges, best first; a user whose edge is down lands on the next one.
-    route_km = draws.route_km[edges].to_numpy()
-    ranked = anycast_ranking(route_km, table.loc[edges, "continent"].to_numpy(), draws.missed)
-    codes = list(region_set)
-    edge_region = draws.site_rtt_ms.loc[edges, codes].to_numpy()
+    at_edge, at_region, at_db = draws.at(edges), draws.at(region_set), draws.at([db_region])
+    route_km = draws.route_km[:, at_edge]
+    ranked = anycast_ranking(route_km, draws.continent[at_edge], draws.missed)
+    edge_region = draws.site_rtt_ms[np.ix_(at_edge, at_region)]
     order = region_order(edge_region)
     closest = np.array([regions_by_rtt[0] for regions_by_rtt in order])
-    worker_floor_ms = floor_rtt_ms(draws.site_km.loc[edges, codes].to_numpy())
-    db_median_ms = draws.site_rtt_ms.loc[codes, db_region].to_numpy()
-    db_floor_ms = floor_rtt_ms(draws.site_km.loc[codes, db_region].to_numpy())
+    worker_floor_ms = floor_rtt_ms(draws.site_km[np.ix_(at_edge, at_region)])
+    db_median_ms = draws.site_rtt_ms[at_region, at_db[0]]
+    db_floor_ms = floor_rtt_ms(draws.site_km[at_region, at_db[0]])
     paths = Paths(
         edge_region_ms=edge_region.astype(np.float32),
         worker_floor_ms=worker_floor_ms.astype(np.float32),
@@ -465,8 +474,8 @@ def plan_requests(scenario: Scenario, name: str, draws: Draws) -> Plan:
         haversine_km(
             users["lat"].to_numpy()[:, None],
             users["lon"].to_numpy()[:, None],
-            table.loc[edges, "lat"].to_numpy(),
-            table.loc[edges, "lon"].to_numpy(),
+            draws.lat[at_edge],
+            draws.lon[at_edge],
         )
     )
     scale = None

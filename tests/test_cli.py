@@ -263,7 +263,7 @@ def test_a_huge_run_is_refused_with_an_estimate(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert "workload.requests: 2,000,000,000,000 requests in all would take about" in err[0]
-    assert "12 days and 310 TB of memory" in err[0] and "need --yes" in err[0]
+    assert "12 days and 230 TB of memory" in err[0] and "need --yes" in err[0]
     assert err[0].startswith(f"error: {path}: ")
     assert not out.exists()
 
