@@ -12,6 +12,7 @@ lets Machines, limits, autostop and the database's connections decide, and adds 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -186,24 +187,20 @@ def draw(scenario: Scenario, replication: int = 0) -> Draws:
         scenario.users.placement, scenario.users.count, scenario.users.mobile_share, rng["users"]
     )
     n = workload.requests
-    offsets = np.array([utc_offset_hours(tz) for tz in users["timezone"]])
-    t_s, user = arrivals(n, workload.rate_rps, offsets, workload.daily, rng["arrivals"])
-    write = rng["arrivals"].random(n, dtype=np.float32) < workload.write_share
-    new_connection = rng["arrivals"].random(n, dtype=np.float32) < net.new_connection_share
+    with ThreadPoolExecutor(1) as pool:  # numpy draws without the GIL: the network's beside
+        network = pool.submit(network_draws, net.backbone_jitter_sigma, rng["network"], n)
+        offsets = np.array([utc_offset_hours(tz) for tz in users["timezone"]])
+        t_s, user = arrivals(n, workload.rate_rps, offsets, workload.daily, rng["arrivals"])
+        write = rng["arrivals"].random(n, dtype=np.float32) < workload.write_share
+        new_connection = rng["arrivals"].random(n, dtype=np.float32) < net.new_connection_share
+        db_service_ms = database_service_ms(write, db, rng["database"])
+        app_ms = service_times_ms(
+            scenario.app.service_ms, scenario.app.service_cv, n, rng["service"]
+        )
+        client_z, worker_jitter, replay_jitter, db_jitter = network.result()
     mobile = users["access"].to_numpy() == "mobile"
-    access_sigma = np.where(mobile, net.mobile_jitter_sigma, net.broadband_jitter_sigma).astype(
-        np.float32
-    )
-
-    client_jitter = rtt_jitter(access_sigma[user], rng["network"], n)
-    worker_jitter, replay_jitter, db_jitter = (
-        rtt_jitter(net.backbone_jitter_sigma, rng["network"], n) for _ in range(3)
-    )
-    db_service_ms = np.zeros(n, dtype=np.float32)
-    for kind, shape in ((~write, db.queries_per_read), (write, db.queries_per_write)):
-        if shape:  # a gamma per kind: the sum of its queries' exponential service times
-            service = standard_gamma(shape, int(kind.sum()), rng["database"])
-            db_service_ms[kind] = db.query_ms * service
+    sigma = np.where(mobile, net.mobile_jitter_sigma, net.broadband_jitter_sigma)
+    client_jitter = np.exp(sigma.astype(np.float32)[user] * client_z)  # as network.rtt_jitter
     needs_primary = write | reads_after_write(t_s, user, write, db.read_your_writes_s)
     group, groups = Groups.of(user, write, needs_primary, new_connection, len(users), scenario)
     places = set()
@@ -232,11 +229,27 @@ def draw(scenario: Scenario, replication: int = 0) -> Draws:
         worker_jitter=worker_jitter,
         replay_jitter=replay_jitter,
         db_jitter=db_jitter,
-        app_ms=service_times_ms(
-            scenario.app.service_ms, scenario.app.service_cv, n, rng["service"]
-        ),
+        app_ms=app_ms,
         db_service_ms=db_service_ms,
     )
+
+
+def network_draws(backbone_sigma: float, rng: np.random.Generator, n: int):
+    """The network stream's draws, in its order: the client-edge legs' standard normals (their
+    sigma is the user's access network's), then the backbone jitters of the edge-Machine,
+    replay and database legs (network.rtt_jitter)."""
+    client_z = rng.standard_normal(n, dtype=np.float32)
+    return client_z, *(rtt_jitter(backbone_sigma, rng, n) for _ in range(3))
+
+
+def database_service_ms(write: np.ndarray, db, rng: np.random.Generator) -> np.ndarray:
+    """Each request's queries' service time [ms], all together: a gamma per kind, the sum of
+    its queries' exponential service times."""
+    service_ms = np.zeros(len(write), dtype=np.float32)
+    for kind, shape in ((~write, db.queries_per_read), (write, db.queries_per_write)):
+        if shape:
+            service_ms[kind] = db.query_ms * standard_gamma(shape, int(kind.sum()), rng)
+    return service_ms
 
 
 @dataclass(frozen=True)
