@@ -176,7 +176,7 @@ def simulate(
 
 def needs_des(scenario: Scenario, name: str) -> list[str]:
     """What in candidate ``name`` only the DES models: a hard limit, autostop, outages."""
-    app, _, edges, db_region, _ = deployment(scenario, name)
+    app, edges, db_region, _ = deployment(scenario, name)
     reasons = []
     if app.hard_limit is not None:
         reasons.append(f"app.hard_limit {app.hard_limit}")
@@ -323,7 +323,7 @@ def fill_log(plan: Plan, served: Served, lag_ms: float, out: dict[str, np.ndarra
     for name, wait_ms in waits.items():
         if isinstance(wait_ms, np.ndarray):  # else none: the log's columns start at zero
             out[name][:] = wait_ms
-    parts = [name for name in PARTS if isinstance(waits.get(name, out[name]), np.ndarray)]
+    parts = [name for name in PARTS if name not in waits or isinstance(waits[name], np.ndarray)]
     if isinstance(served.db_wait_ms, np.ndarray):
         out["db_ms"] += served.db_wait_ms
     ok = served.outcome == OK

@@ -110,8 +110,9 @@ class Paths:
 
 @dataclass(frozen=True)
 class Draws:
-    """Every random draw of a run, made once and shared by all its region sets (common random
-    numbers: differences between sets come from the sets, not from sampling noise).
+    """Every random draw of a run, and what follows from its users and the places its
+    candidates use (routes, backbone RTTs), made once and shared by all its region sets (common
+    random numbers: differences between sets come from the sets, not from sampling noise).
 
     A jitter is ``exp(sigma x Z)``, the factor on an RTT's excess over its physics floor
     (network.rtt_jitter). Times and jitters are float32, arrival times float64. Requests of
@@ -205,7 +206,7 @@ def draw(scenario: Scenario, replication: int = 0) -> Draws:
     group, groups = Groups.of(user, write, needs_primary, new_connection, len(users), scenario)
     places = set()
     for name, region_set in scenario.candidates.items():
-        _, _, edges, db_region, _ = deployment(scenario, name)
+        _, edges, db_region, _ = deployment(scenario, name)
         places |= {*edges, *region_set, db_region}
     places = sorted(places)
     table = sites().loc[places]
@@ -309,7 +310,6 @@ class Routes:
 
     group: np.ndarray  # index into Draws.groups
     edge: np.ndarray  # index into Plan.edges
-    first: np.ndarray  # the closest region up from the edge; -1 when none is
     target: np.ndarray  # where it goes when nothing is contended (fly-replay: the primary)
     scale: np.ndarray | None  # measured RTT over the model's, to the closest region
     client: Leg  # user to edge, handshakes included
@@ -455,7 +455,7 @@ def plan_requests(scenario: Scenario, name: str, draws: Draws) -> Plan:
     different routes over time, so routes are the groups split by edge and first region."""
     net, users, groups = scenario.network, draws.users, draws.groups
     region_set = scenario.candidates[name]
-    app, _, edges, db_region, replicas = deployment(scenario, name)
+    app, edges, db_region, replicas = deployment(scenario, name)
     outages = Outages.from_faults(scenario.faults)
 
     # Anycast: each user's edges, best first; a user whose edge is down lands on the next one.
@@ -542,7 +542,6 @@ def plan_requests(scenario: Scenario, name: str, draws: Draws) -> Plan:
     routes = Routes(
         group=group,
         edge=edge,
-        first=first,
         target=target,
         scale=route_scale,
         client=Leg(*client_ms(group, edge)),
@@ -578,20 +577,18 @@ def split_routes(route: np.ndarray, by: np.ndarray, values: int):
     return split, combined // values, combined % values
 
 
-def deployment(
-    scenario: Scenario, name: str
-) -> tuple[App, pd.DataFrame, list[str], str, frozenset[str]]:
-    """How candidate ``name`` runs: its app, the table of its places, the edge sites anycast
-    reaches, the database's region, and the regions with a read replica. An alternative host
+def deployment(scenario: Scenario, name: str) -> tuple[App, list[str], str, frozenset[str]]:
+    """How candidate ``name`` runs: its app, the edge sites anycast reaches, the database's
+    region, and the regions with a read replica. An alternative host
     is ONE_SERVER with its own site as the only edge and its database on the box (unless the
     scenario's database is a managed one)."""
     region_set, db_region = scenario.candidates[name], scenario.database_region
     if name in scenario.alternatives:
         app = scenario.app.model_copy(update=ONE_SERVER | {"primary_region": name})
-        return app, sites(), list(region_set), db_region if ":" in db_region else name, frozenset()
+        return app, list(region_set), db_region if ":" in db_region else name, frozenset()
     edges = edge_sites(regions(), region_set, scenario.network.edges)
     replicas = scenario.replicas_in(region_set) - {db_region}
-    return scenario.app, regions(), edges, db_region, replicas
+    return scenario.app, edges, db_region, replicas
 
 
 def reads_after_write(t_s: np.ndarray, user: np.ndarray, write: np.ndarray, window_s: float):
