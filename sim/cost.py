@@ -6,6 +6,8 @@ Prices come from dated data files (data/README.md); a month is Fly's 30-day bill
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import pandas as pd
 
@@ -23,6 +25,7 @@ SECONDS_PER_MONTH = 30 * 24 * 3600  # Fly.io prices a month as 30 days (fly.io/d
 BYTES_PER_GB = 1e9
 
 
+@cache
 def machine_usd_month(vm: str, memory_mb: int | None, region: str) -> float:
     """Price of one Machine started all month [USD] in a region.
 
@@ -59,18 +62,23 @@ def egress_usd_month(
     Each response leaves to the internet at its edge (public rate of the edge's group); when
     the serving region is not the edge's, it first crosses the private network (private rate
     of the serving region's group). ``edge`` and ``served`` hold one region code per sampled
-    request.
+    request (arrays, or categorical columns of the request log).
     """
     if len(edge) == 0:
         return 0.0
     table, prices = regions(), egress_prices()
     gb_per_request = response_kb * 1000 / BYTES_PER_GB
-    edge = np.asarray(edge, dtype=object)
-    served = np.asarray(served, dtype=object)
+    edge, served = pd.Categorical(edge), pd.Categorical(served)  # the paths, counted by code
+    width = len(served.categories)
+    counts = np.bincount(edge.codes.astype(np.intp) * width + served.codes)
+    paths = np.flatnonzero(counts)
+    share = counts[paths] / len(edge)
+    edge = edge.categories[paths // width].to_numpy()
+    served = served.categories[paths % width].to_numpy()
     public = prices.loc[table.loc[edge, "egress_group"], "public_usd_per_gb"].to_numpy()
     private = prices.loc[table.loc[served, "egress_group"], "private_usd_per_gb"].to_numpy()
     usd_per_request = gb_per_request * (public + np.where(edge != served, private, 0.0))
-    return float(usd_per_request.mean() * requests_per_month)
+    return float((usd_per_request * share).sum() * requests_per_month)
 
 
 def storage_usd_month(machines: pd.DataFrame, rootfs_gb: float, volume_gb: float) -> float:
@@ -134,16 +142,15 @@ def fly_bill(
     started = (machines["running_s"] / machines["duration_s"]).groupby(machines["region"]).sum()
     db_region = scenario.database_region
     replicas = scenario.replicas_in(region_set) - {db_region}
-    served = ok["served_region"].astype(str).to_numpy()
+    served = ok["served_region"]
+    places, at = served.cat.categories.to_numpy(), served.cat.codes.to_numpy()
     write = (ok["kind"] == "write").to_numpy()
-    crosses = (served != db_region) & (write | ~np.isin(served, list(replicas)))
+    crosses = (places != db_region)[at] & (write | ~np.isin(places, list(replicas))[at])
     queries = np.where(write, database.queries_per_write, database.queries_per_read)
     items = {
         "compute_usd_month": compute_usd_month(app.vm, app.memory_mb, started.to_dict()),
         "storage_usd_month": storage_usd_month(machines, app.rootfs_gb, app.volume_gb),
-        "egress_usd_month": egress_usd_month(
-            ok["edge"].astype(str).to_numpy(), served, per_month, workload.response_kb
-        )
+        "egress_usd_month": egress_usd_month(ok["edge"], served, per_month, workload.response_kb)
         + database_traffic_usd_month(
             per_month * float((queries * crosses).mean()) if len(ok) else 0.0,
             database.query_kb,

@@ -50,23 +50,31 @@ def summary(
     table["stale_reads"] = by_set["stale_read"].sum().astype(int)
     within = (requests["outcome"] == "ok") & (requests["total_ms"] <= scenario.verdict.slo_ms)
     table["slo_attainment"] = within.groupby(requests["region_set"], observed=True).mean()
-    ok = requests[requests["outcome"] == "ok"]
-    bills = [
-        (
-            alternative_bill(scenario, name)
-            if name in scenario.alternatives
-            else fly_bill(
-                scenario,
-                codes,
-                ok[ok["region_set"] == name],
-                machines[machines["region_set"] == name],
-            )
-        ).rename(name)
-        for name, codes in scenario.candidates.items()
-    ]
-    table = table.join(pd.DataFrame(bills))
+    table = table.join(bills(requests, machines, scenario))
     table = verdicts(table, by_continent(requests, scenario.baseline), scenario)
     return table.join(engines.set_index("region_set")["engine"]).reset_index()
+
+
+def bills(requests: pd.DataFrame, machines: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """The itemised monthly bill of each candidate (rows by name), from its ok requests and
+    its Machines."""
+    ok = dict(tuple(requests[requests["outcome"] == "ok"].groupby("region_set", observed=True)))
+    by_set = dict(tuple(machines.groupby("region_set", observed=True)))
+    return pd.DataFrame(
+        [
+            (
+                alternative_bill(scenario, name)
+                if name in scenario.alternatives
+                else fly_bill(
+                    scenario,
+                    codes,
+                    ok.get(name, requests.iloc[:0]),
+                    by_set.get(name, machines.iloc[:0]),
+                )
+            ).rename(name)
+            for name, codes in scenario.candidates.items()
+        ]
+    )
 
 
 def verdicts(table: pd.DataFrame, continents: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:

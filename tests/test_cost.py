@@ -81,6 +81,7 @@ def test_egress_is_linear_in_bytes_requests_and_path_shares():
     base = egress_usd_month(edge, served, 1e6, 20.0)
     assert egress_usd_month(edge, served, 1e6, 60.0) == pytest.approx(3 * base)
     assert egress_usd_month(edge, served, 5e6, 20.0) == pytest.approx(5 * base)
+    assert egress_usd_month(edge.repeat(3), served.repeat(3), 1e6, 20.0) == pytest.approx(base)
     # 1e6 requests x 20 kB = 20 GB, a quarter on each path
     assert base == pytest.approx(20 * (0.02 + 0.02 + 0.026 + 0.04) / 4)
     assert egress_usd_month(np.array([]), np.array([]), 1e6, 20.0) == 0.0
