@@ -12,6 +12,7 @@ result.plot_cdf()       # matplotlib Figures: also plot_cost_latency, plot_conti
                         # plot_parts, plot_cost, plot_map(set, by), plot_daily
 sim.estimate(scenario)  # about how long and how much memory a run takes
 sim.run(scenario, engine="analytic")  # or "des"; "auto" (the default) picks per region set
+sim.optimize(scenario, range(1, 7), "p99")  # the best region set of each size (Optimum)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sim.checks import DeprecatedRegionWarning, ScenarioError
 from sim.engine import ENGINES, Estimate, simulate
 from sim.scenario import Scenario, build_scenario
 from sim.scenario_files import load_scenario
+from sim.search import Optimum, optimize
 
 try:
     __version__ = version("globalness")
@@ -38,12 +40,14 @@ except PackageNotFoundError:  # running from a checkout that was never installed
 __all__ = [
     "DeprecatedRegionWarning",
     "ENGINES",
+    "Optimum",
     "Result",
     "Scenario",
     "ScenarioError",
     "build_scenario",
     "estimate",
     "load_scenario",
+    "optimize",
     "run",
 ]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 import warnings
+from functools import partial
 from pathlib import Path
 
 import click
@@ -23,6 +24,8 @@ from sim.data import regions
 from sim.network import internet_rtt_ms, route_km
 from sim.network_config import Network
 from sim.scenario_files import load_scenario, load_setting
+from sim.search import OBJECTIVES
+from sim.sweep import sweep as run_sweep
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,6 +70,8 @@ def cli() -> None:
       globalness run scenarios/fly-seed.yaml --regions mad --regions mad,gru,sin,iad
       globalness run fly.toml --regions ord --regions ord,fra,sin --count 3
       globalness validate fly.toml --strict
+      globalness optimize scenarios/worldwide.yaml --k 1..6
+      globalness sweep scenarios/worldwide.yaml --loads 10,50,200 --seeds 3 --workers 2
       globalness rtt mad sin
       globalness calibrate my-pings.csv --out model.json
       globalness regions --all
@@ -79,14 +84,16 @@ FORMAT = click.option(
 )  # fmt: skip
 
 
-def scenario_options(command):
-    """The options that shape a scenario as it is read: shared by `run` and `validate`."""
+def scenario_options(command, region_sets: bool = True):
+    """The options that shape a scenario as it is read: shared by `run`, `validate` and
+    (without --regions) `optimize`."""
+    regions_option = click.option(
+        "--regions", "region_sets", multiple=True, metavar="a,b,c",
+        help="a region set (repeat for more); replaces the scenario's",
+    )  # fmt: skip
     options = [
         click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path)),
-        click.option(
-            "--regions", "region_sets", multiple=True, metavar="a,b,c",
-            help="a region set (repeat for more); replaces the scenario's",
-        ),
+        *([regions_option] if region_sets else []),
         click.option(
             "--primary", "primary_region", metavar="REGION",
             help="the primary region (where writes and the database live)",
@@ -185,6 +192,155 @@ def run(
         tables = [name for name in written if not name.endswith((".png", ".svg"))]
         charts = sum(name.endswith(".png") for name in written)
         note(f"\nwrote {', '.join(tables)} and {charts} charts (PNG and SVG) to {out}/")
+
+
+def parse_sizes(context, parameter, text: str) -> list[int]:
+    """`1..6`, `3` or `2,4` -> the sizes."""
+    try:
+        if ".." in text:
+            low, high = (int(part) for part in text.split(".."))
+            return list(range(low, high + 1))
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a size range like 1..6, 3 or 2,4") from None
+
+
+@cli.command()
+@partial(scenario_options, region_sets=False)
+@click.option(
+    "--k",
+    "sizes",
+    default="1..6",
+    show_default=True,
+    callback=parse_sizes,
+    metavar="SIZES",
+    help="set sizes to find: a range 1..6, one size 3, or a list 2,4",
+)
+@click.option(
+    "--objective",
+    type=click.Choice(list(OBJECTIVES)),
+    default="p99",
+    show_default=True,
+    help="the latency to minimise over all users' requests",
+)
+@click.option("--budget", type=click.FloatRange(0), metavar="USD", help="monthly budget per set")
+@click.option(
+    "--must-include",
+    multiple=True,
+    metavar="REGION",
+    help="a region every set holds besides the primary (repeatable)",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="folder for optimize.csv and the how-many-regions chart",
+)
+@click.option("-q", "--quiet", is_flag=True, help="no progress on stderr")
+def optimize(
+    scenario: Path,
+    sizes: list[int],
+    objective: str,
+    budget: float | None,
+    must_include: tuple[str, ...],
+    out: Path | None,
+    quiet: bool,
+    **overrides,
+) -> None:
+    """The best region set of each size for SCENARIO's users, and how many regions are
+    enough: p50, p99, monthly cost and the gain of each added region. Every set holds the
+    primary region; the others come from Fly.io's active regions (exhaustive up to 4 regions,
+    greedy plus local search beyond; the best sets re-run with the discrete-event engine).
+
+    \b
+    Examples:
+      globalness optimize scenarios/worldwide.yaml --k 1..6
+      globalness optimize scenarios/saas-api.yaml --k 2..4 --objective p50 --budget 300
+      globalness optimize fly.toml --must-include fra --out out/optimize
+    """
+    loaded = read_scenario(scenario, (), **overrides)
+    with tqdm(
+        unit=" region sets", delay=1, disable=True if quiet else None, file=sys.stderr, leave=False
+    ) as bar:
+        found = sim.optimize(loaded, sizes, objective, budget, must_include, progress=bar.update)
+    click.echo(outputs.format_optimum(found))
+    if out is not None:
+        written = outputs.write_optimum(found, out)
+        if not quiet:
+            click.echo(f"\nwrote {', '.join(written)} to {out}/", err=True)
+
+
+def parse_loads(context, parameter, text: str | None) -> list[float] | None:
+    """`10,50,200` -> the request rates."""
+    if text is None:
+        return None
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not a list of request rates like 10,50,200"
+        ) from None
+
+
+@cli.command()
+@scenario_options
+@click.option(
+    "--loads", callback=parse_loads, metavar="R1,R2,...",
+    help="request rates [req/s] to run at (default: the scenario's workload.rate_rps)",
+)  # fmt: skip
+@click.option("--seeds", type=click.IntRange(1), default=1, show_default=True, metavar="N",
+              help="independent replications of each load (seeds 0..N-1)")  # fmt: skip
+@click.option("--workers", type=click.IntRange(1), default=1, show_default=True, metavar="N",
+              help="local processes to run on")  # fmt: skip
+@click.option(
+    "--scheduler", metavar="tcp://HOST:8786",
+    help="run on this Dask distributed cluster instead (its workers need globalness installed)",
+)  # fmt: skip
+@click.option(
+    "--engine", type=click.Choice(sim.ENGINES), default="auto", show_default=True,
+    help="as for `run`",
+)  # fmt: skip
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), help="folder for sweep.csv"
+)
+@click.option("-q", "--quiet", is_flag=True, help="no progress on stderr")
+def sweep(
+    scenario: Path,
+    region_sets: tuple[str, ...],
+    loads: list[float] | None,
+    seeds: int,
+    workers: int,
+    scheduler: str | None,
+    engine: str,
+    out: Path | None,
+    quiet: bool,
+    **overrides,
+) -> None:
+    """Run SCENARIO's region sets at each load and seed and print one tidy table: a row per
+    region set, load and seed with p50, p99, mean latency and monthly cost. Runs go to local
+    processes or a Dask cluster; the table is the same wherever they run.
+
+    \b
+    Examples:
+      globalness sweep scenarios/worldwide.yaml --loads 10,50,200 --seeds 3 --workers 2
+      globalness sweep scenarios/saas-api.yaml --seeds 5 --out out/sweep
+      globalness sweep fly.toml --regions ord --regions ord,fra --scheduler tcp://10.0.0.5:8786
+    """
+    loaded = read_scenario(scenario, region_sets, **overrides)
+    runs = len(loads or [loaded.workload.rate_rps]) * seeds
+    with tqdm(
+        total=runs, unit=" runs", delay=1, disable=True if quiet else None, file=sys.stderr,
+        leave=False,
+    ) as bar:  # fmt: skip
+        table = run_sweep(
+            loaded, loads=loads, seeds=seeds, workers=workers, scheduler=scheduler,
+            engine=engine, progress=bar.update,
+        )  # fmt: skip
+    click.echo(outputs.format_sweep(table))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        outputs.write_atomic(out / "sweep.csv", table.to_csv(index=False).encode())
+        if not quiet:
+            click.echo(f"\nwrote sweep.csv to {out}/", err=True)
 
 
 @cli.command()

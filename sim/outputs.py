@@ -22,6 +22,7 @@ from sim import plots, report
 from sim.cost import alternative_plan
 from sim.engine import needs_des
 from sim.plots import covers_a_day
+from sim.search import RECHECK, Optimum
 
 SHOWN = {
     "region_set": "region set",
@@ -161,6 +162,58 @@ def write_outputs(result: sim.Result, out: Path, source: Path) -> list[str]:
         **svgs,
         "report.md": report.encode(),
         "report.html": html_report(report, pngs, f"globalness: {source.name}").encode(),
+    }
+    for name, data in content.items():
+        write_atomic(out / name, data)
+    return list(content)
+
+
+def format_optimum(optimum: Optimum) -> str:
+    """The best set of each size as a table to read, and how the search went."""
+    best = optimum.best
+    table = pd.DataFrame(
+        {
+            "k": best["k"],
+            "region set": best["region_set"],
+            "added": best["added"],
+            "p50 ms": best["p50_ms"].map("{:,.0f}".format),
+            "p99 ms": best["p99_ms"].map("{:,.0f}".format),
+            "mean ms": best["mean_ms"].map("{:,.0f}".format),
+            "USD/month": best["monthly_cost_usd"].map("{:,.2f}".format),
+            f"{optimum.objective} gain ms": best["gain_ms"].map(
+                lambda gain: "" if pd.isna(gain) else f"{gain:+,.0f}"
+            ),
+        }
+    )
+    searched = len(optimum.evaluated)
+    return (
+        f"best region set of each size for {optimum.objective} latency (the DES re-ran the "
+        f"{RECHECK} best of each size)\n{table.to_string(index=False)}\n"
+        f"searched {searched:,} region sets in {optimum.seconds:,.0f} s"
+    )
+
+
+def format_sweep(table: pd.DataFrame) -> str:
+    """The sweep's rows as a table to read."""
+    shown = table.assign(
+        **{
+            column: table[column].map("{:,.0f}".format)
+            for column in ("p50_ms", "p99_ms", "mean_ms")
+        },
+        monthly_cost_usd=table["monthly_cost_usd"].map("{:,.2f}".format),
+        rate_rps=table["rate_rps"].map("{:g}".format),
+    )
+    return shown.to_string(index=False)
+
+
+def write_optimum(optimum: Optimum, out: Path) -> list[str]:
+    """optimize.csv (the best set of each size) and the how-many-regions chart (PNG, SVG)."""
+    out.mkdir(parents=True, exist_ok=True)
+    figure = optimum.plot()
+    content = {
+        "optimize.csv": optimum.table().to_csv(index=False).encode(),
+        "optimize.png": _image(figure, "png"),
+        "optimize.svg": _image(figure, "svg"),
     }
     for name, data in content.items():
         write_atomic(out / name, data)

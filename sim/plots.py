@@ -257,3 +257,38 @@ def plot_daily(requests: pd.DataFrame) -> Figure:
     ax.set_title(f"The worst hour: p99 {p99.max():,.0f} ms for {worst[0]} in hour {worst[1]}")
     ax.legend(fontsize="small", ncols=2)
     return fig
+
+
+def plot_regions_enough(best: pd.DataFrame, objective_column: str) -> Chart:
+    """How many regions are enough: p50 and p99 of the best set of each size, the region each
+    size adds, and the monthly cost on a second axis (sim.optimize's best sets)."""
+    fig = Chart(figsize=(8, 4.5), layout="constrained")
+    ax = fig.subplots()
+    k = best["k"].to_numpy()
+    for column, colour, label in (("p50_ms", PALETTE[0], "p50"), ("p99_ms", PALETTE[5], "p99")):
+        width = 2.5 if column == objective_column else 1.5
+        ax.plot(k, best[column], "o-", color=colour, lw=width, label=f"{label} [ms]")
+    for size, p99, added in zip(k, best["p99_ms"], best["added"], strict=True):
+        if added:
+            ax.annotate(added, (size, p99), textcoords="offset points", xytext=(0, 7),
+                        ha="center", fontsize="small")  # fmt: skip
+    ax.set_xlabel("regions in the set (the best set of each size)")
+    ax.set_ylabel("request latency [ms]")
+    ax.set_xticks(k)
+    ax.set_ylim(0, best["p99_ms"].max() * 1.15)
+    ax.grid(True, alpha=0.3)
+    cost = ax.twinx()
+    cost.plot(k, best["monthly_cost_usd"], "s--", color=PALETTE[7], label="cost [USD/month]")
+    cost.set_ylabel("monthly cost [USD]")
+    cost.set_ylim(0, best["monthly_cost_usd"].max() * 1.3)
+    gains = best["gain_ms"].to_numpy()
+    label = {"p50_ms": "p50", "p99_ms": "p99", "mean_ms": "mean"}[objective_column]
+    small = [size for size, gain in zip(k[1:], gains[1:], strict=True) if gain < 10]
+    ax.set_title(
+        f"Each added region's {label} gain; under 10 ms from {small[0]} regions"
+        if small
+        else f"Every added region gains 10 ms or more of {label}"
+    )
+    handles = ax.get_legend_handles_labels()[0] + cost.get_legend_handles_labels()[0]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize="small")
+    return fig

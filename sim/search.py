@@ -1,0 +1,229 @@
+"""Which regions, and how many: the best region set of each size (`sim.optimize`).
+
+Every set holds the app's primary region (the database is there) and any regions the team
+must keep; the others come from Fly.io's active regions. Sizes up to EXHAUSTIVE_UP_TO are
+searched exhaustively with the analytic engine; beyond, the best set of the size below
+grows by its best region, then a local search swaps one region at a time while that helps.
+The RECHECK best sets of each size are re-run with the discrete-event engine, which picks
+the winner and gives its figures: the analytic engine does not see queues, limits or
+autostop. Every evaluation draws the same users and requests (the scenario's seed), so sets
+differ only by their regions. A budget drops sets whose monthly bill exceeds it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from itertools import combinations
+
+import pandas as pd
+
+from sim.checks import ScenarioError
+from sim.data import regions
+from sim.engine import simulate
+from sim.plots import Chart, plot_regions_enough
+from sim.report import bills, latency_quantiles
+from sim.scenario import Scenario
+
+OBJECTIVES = {"p50": "p50_ms", "p99": "p99_ms", "mean": "mean_ms"}
+EXHAUSTIVE_UP_TO = 4  # region sets of up to this many regions: every one is evaluated
+RECHECK = 3  # the best sets of each size re-run with the DES
+BATCH = 64  # region sets simulated in one run (they share its draws)
+SWAP_ROUNDS = 5  # local search: at most this many improving swaps per size
+METRICS = ["p50_ms", "p99_ms", "mean_ms", "monthly_cost_usd"]
+
+
+@dataclass(frozen=True)
+class Optimum:
+    """The best region set of each size, and every set the search evaluated."""
+
+    best: pd.DataFrame  # k, region_set, added, METRICS (DES), gain_ms, search
+    evaluated: pd.DataFrame  # region_set, k, METRICS (analytic)
+    objective: str  # a key of OBJECTIVES
+    seconds: float
+
+    def table(self) -> pd.DataFrame:
+        """The best sets as `optimize.csv` has them."""
+        columns = ["k", "region_set", "p50_ms", "p99_ms", "monthly_cost_usd", "mean_ms"]
+        return self.best[[*columns, "added", "gain_ms"]]
+
+    def plot(self) -> Chart:
+        """How many regions are enough: latency of the best set per size, cost beside it."""
+        return plot_regions_enough(self.best, OBJECTIVES[self.objective])
+
+
+def optimize(
+    scenario: Scenario,
+    sizes: Iterable[int] = range(1, 7),
+    objective: str = "p99",
+    budget_usd: float | None = None,
+    must_include: Iterable[str] = (),
+    progress: Callable[[int], object] | None = None,
+) -> Optimum:
+    """The best region set of each of ``sizes`` for ``objective`` (p50, p99 or mean latency)
+    under ``budget_usd`` a month, each holding the primary region and ``must_include``.
+    ``progress`` hears of every region set simulated."""
+    started = time.perf_counter()
+    if objective not in OBJECTIVES:
+        raise ScenarioError(
+            f"--objective: {objective!r} is not an objective; allowed: {', '.join(OBJECTIVES)}"
+        )
+    sizes = sorted(set(sizes))
+    fixed, free = regions_to_search(scenario, must_include)
+    if not sizes or sizes[0] < 1 or sizes[-1] > len(fixed) + len(free):
+        raise ScenarioError(
+            f"--k: {sizes} is not a range of set sizes; allowed: 1 to {len(fixed) + len(free)} "
+            f"(the {len(fixed) + len(free)} active regions)"
+        )
+    machines = scenario.app.scale_count
+    if machines is not None and sizes[-1] > machines:
+        raise ScenarioError(
+            f"--k: sets of {sizes[-1]} regions need more than app.scale_count {machines} "
+            "Machines; allowed: at most one region per Machine"
+        )
+    search = Search(scenario, OBJECTIVES[objective], budget_usd, progress)
+    best: dict[int, tuple[str, ...]] = {}
+    how: dict[int, str] = {}
+    for k in range(len(fixed), sizes[-1] + 1):
+        if k <= EXHAUSTIVE_UP_TO or k - 1 not in best:
+            sets = [fixed + extra for extra in combinations(free, k - len(fixed))]
+            found, how[k] = search.best(sets), "exhaustive"
+        else:
+            found, how[k] = search.grow(best[k - 1], free, fixed), "greedy + local search"
+        if found:
+            best[k] = found
+    rows = []
+    for k in (k for k in sizes if k in best):
+        chosen, figures = search.recheck(k)
+        rows.append({"k": k, "region_set": name_of(chosen), **figures, "search": how[k]})
+    table = pd.DataFrame(rows, columns=["k", "region_set", *METRICS, "search"])
+    table = with_gains(table, OBJECTIVES[objective])
+    return Optimum(table, search.table(), objective, time.perf_counter() - started)
+
+
+def regions_to_search(
+    scenario: Scenario, must_include: Iterable[str]
+) -> tuple[tuple[str, ...], list[str]]:
+    """The regions every set holds (the primary first) and the active regions to choose from."""
+    table = regions()
+    active = sorted(table.index[table["status"] == "active"])
+    fixed = [scenario.app.primary_region]
+    for code in must_include:
+        if code not in active:
+            raise ScenarioError(
+                f"--must-include: {code!r} is not an active Fly.io region; allowed: "
+                + ", ".join(active)
+            )
+        if code not in fixed:
+            fixed.append(code)
+    return tuple(fixed), [code for code in active if code not in fixed]
+
+
+def name_of(region_set: tuple[str, ...]) -> str:
+    return "+".join(region_set)
+
+
+class Search:
+    """Region sets evaluated once each (analytic engine, the scenario's draws), and the best
+    of a list of them within the budget."""
+
+    def __init__(self, scenario, column, budget_usd, progress):
+        self.scenario, self.column, self.budget_usd = scenario, column, budget_usd
+        self.progress = progress
+        self.seen: dict[tuple[str, ...], dict[str, float]] = {}
+        self.by_size: dict[int, list[tuple[str, ...]]] = {}
+
+    def evaluate(self, sets: list[tuple[str, ...]]) -> None:
+        new = [s for s in dict.fromkeys(sets) if s not in self.seen]
+        for start in range(0, len(new), BATCH):
+            batch = new[start : start + BATCH]
+            figures = simulate_sets(self.scenario, batch, "analytic")
+            for region_set in batch:
+                self.seen[region_set] = figures.loc[name_of(region_set)].to_dict()
+                self.by_size.setdefault(len(region_set), []).append(region_set)
+            if self.progress:
+                self.progress(len(batch))
+
+    def within_budget(self, region_set: tuple[str, ...]) -> bool:
+        cost = self.seen[region_set]["monthly_cost_usd"]
+        return self.budget_usd is None or cost <= self.budget_usd
+
+    def best(self, sets: list[tuple[str, ...]]) -> tuple[str, ...] | None:
+        self.evaluate(sets)
+        affordable = [s for s in sets if self.within_budget(s)]
+        return min(affordable, key=lambda s: self.seen[s][self.column], default=None)
+
+    def grow(self, start, free, fixed) -> tuple[str, ...] | None:
+        """The best set one region larger than ``start``: add its best region, then swap one
+        region (not of ``fixed``) for another while that improves the objective."""
+        current = self.best([start + (code,) for code in free if code not in start])
+        for _ in range(SWAP_ROUNDS):
+            if current is None:
+                return None
+            swaps = [
+                tuple(code if code != out else new for code in current)
+                for out in current
+                if out not in fixed
+                for new in free
+                if new not in current
+            ]
+            better = self.best(swaps)
+            if better is None or self.seen[better][self.column] >= self.seen[current][self.column]:
+                break
+            current = better
+        return current
+
+    def recheck(self, k: int) -> tuple[tuple[str, ...], dict[str, float]]:
+        """The best of the RECHECK best sets of size ``k`` by the DES, and its figures."""
+        ranked = sorted(
+            (s for s in self.by_size[k] if self.within_budget(s)),
+            key=lambda s: self.seen[s][self.column],
+        )[:RECHECK]
+        figures = simulate_sets(self.scenario, ranked, "des")
+        affordable = figures[figures["monthly_cost_usd"] <= (self.budget_usd or float("inf"))]
+        pool = affordable if len(affordable) else figures
+        winner = pool[self.column].idxmin()
+        return tuple(winner.split("+")), pool.loc[winner].to_dict()
+
+    def table(self) -> pd.DataFrame:
+        rows = [
+            {"region_set": name_of(s), "k": len(s), **figures} for s, figures in self.seen.items()
+        ]
+        return pd.DataFrame(rows, columns=["region_set", "k", *METRICS])
+
+
+def simulate_sets(scenario: Scenario, sets: list[tuple[str, ...]], engine: str) -> pd.DataFrame:
+    """METRICS of each region set (rows by name), simulated together in one run of the
+    scenario's draws."""
+    variant = scenario.model_copy(
+        update={
+            "region_sets": [list(s) for s in sets],
+            "alternatives": [],
+            "verdict": scenario.verdict.model_copy(update={"baseline": None}),
+        }
+    )
+    done = simulate(variant, engine=engine, allow_large=True)
+    latency = latency_quantiles(done.requests, ["region_set"])
+    return latency.join(bills(done.requests, done.machines, variant))[METRICS]
+
+
+def with_gains(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Per size, the regions added (and dropped) against the size below it, and how much
+    the objective improved."""
+    added, gains = [], []
+    previous: tuple[set[str], float] | None = None
+    for region_set, value in zip(table["region_set"], table[column], strict=True):
+        codes = set(region_set.split("+"))
+        if previous is None:
+            added.append("")
+            gains.append(float("nan"))
+        else:
+            plus = [f"+{c}" for c in sorted(codes - previous[0])]
+            minus = [f"-{c}" for c in sorted(previous[0] - codes)]
+            added.append(" ".join(plus + minus))
+            gains.append(previous[1] - value)
+        previous = (codes, value)
+    return table.assign(added=added, gain_ms=gains)[
+        ["k", "region_set", "added", *METRICS, "gain_ms", "search"]
+    ]

@@ -1,0 +1,110 @@
+"""Sweeps: one row per region set, load and seed; the same table wherever the runs ran."""
+
+import importlib
+
+import pandas as pd
+import pytest
+from conftest import small_scenario
+
+from sim.checks import ScenarioError
+from sim.engine import simulate
+from sim.report import summary
+from sim.sweep import COLUMNS, at_load, sweep
+
+LOADS = [10, 40]
+SEEDS = 2
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return small_scenario(workload={"requests": 2000})
+
+
+@pytest.fixture(scope="module")
+def table(scenario):
+    return sweep(scenario, loads=LOADS, seeds=SEEDS)
+
+
+def test_one_row_per_set_load_and_seed_in_order(table):
+    assert list(table.columns) == COLUMNS
+    assert len(table) == len(LOADS) * SEEDS * 2
+    assert table["rate_rps"].tolist() == [10.0] * 4 + [40.0] * 4
+    assert table["seed"].tolist() == [0, 0, 1, 1] * 2
+    assert table["region_set"].astype(str).tolist() == ["iad", "iad+fra+sin"] * 4
+
+
+def test_a_run_is_a_plain_simulation_of_the_variant(scenario, table):
+    workload = scenario.workload.model_copy(update={"rate_rps": 10.0})
+    variant = scenario.model_copy(update={"workload": workload})
+    run = simulate(variant, replication=0)
+    expected = summary(run.requests, run.machines, run.engines, variant)
+    rows = table[(table["rate_rps"] == 10) & (table["seed"] == 0)].reset_index(drop=True)
+    shared = ["region_set", "p50_ms", "p99_ms", "mean_ms", "monthly_cost_usd", "engine"]
+    pd.testing.assert_frame_equal(rows[shared], expected[shared])
+
+
+def test_seeds_are_independent_replications(table):
+    by_seed = table[table["rate_rps"] == 10].groupby("seed")["p50_ms"].apply(list)
+    assert by_seed[0] != by_seed[1]
+
+
+def timed(scenario, duration_s):
+    workload = scenario.workload.model_copy(update={"duration_s": duration_s})
+    return scenario.model_copy(update={"workload": workload})
+
+
+def test_a_duration_keeps_its_length_at_every_load(scenario):
+    assert at_load(timed(scenario, 100.0), 30).workload.requests == 3000
+    year = timed(scenario, 366 * 86_400.0)
+    with pytest.raises(ScenarioError, match=r"^--loads: 1e\+06: workload.duration_s: "):
+        at_load(year, 1e6)  # 3e13 requests
+
+
+def test_two_workers_give_the_same_table(scenario, table):
+    done = []
+    parallel = sweep(scenario, loads=LOADS[::-1], seeds=SEEDS, workers=2, progress=done.append)
+    pd.testing.assert_frame_equal(parallel, table)
+    assert done == [1] * 4
+
+
+def test_a_dask_cluster_gives_the_same_table(scenario, table):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",  # None still opens port 8787
+    ) as cluster:
+        remote = sweep(scenario, loads=LOADS, seeds=SEEDS, scheduler=cluster.scheduler_address)
+    pd.testing.assert_frame_equal(remote, table)
+
+
+def test_an_unreachable_scheduler_is_one_line(scenario, monkeypatch):
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(importlib.import_module("sim.sweep"), "CONNECT_TIMEOUT", "1s")
+    with pytest.raises(ScenarioError, match="--scheduler: cannot reach tcp://127.0.0.1:1: "):
+        sweep(scenario, scheduler="tcp://127.0.0.1:1")
+    with pytest.raises(ScenarioError, match="--scheduler: 'nonsense': missing port"):
+        sweep(scenario, scheduler="nonsense")
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"loads": [10, 0]}, "--loads: 0"),
+        ({"loads": [-5.0]}, "--loads: -5.0"),
+        ({"loads": ["50"]}, "--loads: '50'"),
+        ({"loads": [2e6]}, "--loads: 2e\\+06: rate_rps"),
+        ({"loads": []}, "--loads: none given"),
+        ({"seeds": 0}, "--seeds: 0"),
+        ({"seeds": 1.5}, "--seeds: 1.5"),
+        ({"workers": 0}, "--workers: 0"),
+        ({"engine": "fast"}, "--engine: 'fast'"),
+        ({"scheduler": ""}, "--scheduler: ''"),
+        ({"scheduler": "tcp://127.0.0.1:1", "workers": 2}, "--workers: 2 with --scheduler"),
+    ],
+)
+def test_bad_options_name_themselves(scenario, options, named):
+    with pytest.raises(ScenarioError, match=f"^{named}"):
+        sweep(scenario, **options)
