@@ -23,6 +23,7 @@ from sim.checks import ScenarioError, one_line
 from sim.data import regions
 from sim.network import internet_rtt_ms, route_km
 from sim.network_config import Network
+from sim.replications import replicate
 from sim.scenario_files import load_scenario, load_setting
 from sim.search import OBJECTIVES
 from sim.sweep import sweep as run_sweep
@@ -143,6 +144,12 @@ def read_scenario(scenario: Path, region_sets: tuple[str, ...], **overrides) -> 
     help="des: discrete events (queues, limits, autostop, outages); analytic: vectorised, "
     "nothing waits; auto: per region set, the DES when it has any of those or queues would form",
 )  # fmt: skip
+@click.option(
+    "--replications", type=click.IntRange(1), default=1, show_default=True, metavar="N",
+    help="also run N independent seeds and give each metric a 95 %% confidence interval",
+)  # fmt: skip
+@click.option("--workers", type=click.IntRange(1), default=1, show_default=True, metavar="N",
+              help="local processes for the replications")  # fmt: skip
 @click.option("--yes", is_flag=True, help="run even when the estimate says it is large")
 @click.option("-q", "--quiet", is_flag=True, help="no progress or notes on stderr")
 def run(
@@ -151,6 +158,8 @@ def run(
     out: Path | None,
     format_: str,
     engine: str,
+    replications: int,
+    workers: int,
     yes: bool,
     quiet: bool,
     **overrides,
@@ -164,6 +173,7 @@ def run(
       globalness run scenarios/saas-api.yaml --regions iad --regions iad,fra --format csv
       globalness run fly.toml --regions ord --regions ord,fra,sin --count 3
       globalness run scenarios/night-cold-starts.yaml --engine analytic
+      globalness run scenarios/worldwide.yaml --replications 10 --workers 2
     """
     loaded = read_scenario(scenario, region_sets, **overrides)
     note = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
@@ -187,8 +197,18 @@ def run(
         click.echo(outputs.summary_json(result))
     else:
         click.echo(outputs.format_summary(result))
+    replicated = None
+    if replications > 1:
+        with tqdm(
+            total=replications, unit=" replications", delay=1, file=sys.stderr, leave=False,
+            disable=True if quiet else None,
+        ) as bar:  # fmt: skip
+            replicated = replicate(
+                loaded, replications, workers=workers, engine=engine, progress=bar.update
+            )
+        click.echo(f"\n{outputs.format_replicated(replicated, replications)}")
     if out is not None:
-        written = outputs.write_outputs(result, out, source=scenario)
+        written = outputs.write_outputs(result, out, source=scenario, replicated=replicated)
         tables = [name for name in written if not name.endswith((".png", ".svg"))]
         charts = sum(name.endswith(".png") for name in written)
         note(f"\nwrote {', '.join(tables)} and {charts} charts (PNG and SVG) to {out}/")

@@ -22,6 +22,7 @@ from sim import plots, report
 from sim.cost import alternative_plan
 from sim.engine import needs_des
 from sim.plots import covers_a_day
+from sim.replications import LEVEL, Replicated
 from sim.search import RECHECK, Optimum
 
 SHOWN = {
@@ -142,11 +143,15 @@ def file_stem(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9+_.-]", "-", name).strip(".-") or "set"
 
 
-def write_outputs(result: sim.Result, out: Path, source: Path) -> list[str]:
+def write_outputs(
+    result: sim.Result, out: Path, source: Path, replicated: Replicated | None = None
+) -> list[str]:
     """Write each output atomically (temp file, then rename) into ``out``; return the names.
 
     Tables as CSV, the request log as Parquet, each chart as PNG and SVG, report.md, and
-    report.html: the same report with its charts embedded, one file to attach to a review.
+    report.html: the same report with its charts embedded, one file to attach to a review;
+    with ``replicated``, replications.csv (each metric's interval per set) and
+    replication_pairs.csv (every two sets' paired differences).
     """
     out.mkdir(parents=True, exist_ok=True)
     figures = charts(result)
@@ -163,6 +168,9 @@ def write_outputs(result: sim.Result, out: Path, source: Path) -> list[str]:
         "report.md": report.encode(),
         "report.html": html_report(report, pngs, f"globalness: {source.name}").encode(),
     }
+    if replicated is not None:
+        content["replications.csv"] = replicated.table.to_csv(index=False).encode()
+        content["replication_pairs.csv"] = replicated.versus.to_csv(index=False).encode()
     for name, data in content.items():
         write_atomic(out / name, data)
     return list(content)
@@ -204,6 +212,29 @@ def format_sweep(table: pd.DataFrame) -> str:
         rate_rps=table["rate_rps"].map("{:g}".format),
     )
     return shown.to_string(index=False)
+
+
+def format_replicated(replicated: Replicated, count: int) -> str:
+    """Each metric's mean and confidence interval per region set, then every pair of sets."""
+    table = replicated.table
+    shown = {"region set": table["region_set"]}
+    for metric, label in (("p50_ms", "p50 ms"), ("p99_ms", "p99 ms"), ("mean_ms", "mean ms")):
+        shown[label] = [
+            f"{mean:,.1f} [{low:,.1f}, {high:,.1f}]"
+            for mean, low, high in table[[metric, f"{metric}_low", f"{metric}_high"]].to_numpy()
+        ]
+    shown["USD/month"] = [
+        f"{mean:,.2f} [{low:,.2f}, {high:,.2f}]"
+        for mean, low, high in table[
+            ["monthly_cost_usd", "monthly_cost_usd_low", "monthly_cost_usd_high"]
+        ].to_numpy()
+    ]
+    return (
+        f"{count} replications (independent seeds): mean [{LEVEL:.0%} confidence interval]\n"
+        + pd.DataFrame(shown).to_string(index=False)
+        + "\n"
+        + "\n".join(replicated.sentences())
+    )
 
 
 def write_optimum(optimum: Optimum, out: Path) -> list[str]:

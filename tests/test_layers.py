@@ -16,7 +16,7 @@ ORDER = [
     *("geo", "paths", "network", "routing", "calibration", "workload", "cost", "queueing"),
     *("plan", "fleet", "engine"),  # engine: requests drawn in bulk, SimPy, the run
     *("report", "plots", "maps"),  # report: tables and figures from the request log
-    *("sweep", "search"),  # studies: many runs of a scenario
+    *("sweep", "replications", "search"),  # studies: many runs of a scenario
     *("__init__", "outputs", "cli", "__main__"),  # face: the Python API and the command
 ]
 ONLY_IN = {
@@ -26,7 +26,7 @@ ONLY_IN = {
     "tomllib": {"flytoml"},
     "tqdm": {"cli"},
     "markdown": {"outputs"},
-    "scipy": {"paths", "calibration"},
+    "scipy": {"paths", "calibration", "replications"},
     "dask": {"sweep"},
     "distributed": {"sweep"},
 }
