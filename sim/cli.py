@@ -305,10 +305,10 @@ def parse_loads(context, parameter, text: str | None) -> list[float] | None:
 @scenario_options
 @click.option(
     "--loads", callback=parse_loads, metavar="R1,R2,...",
-    help="request rates [req/s] to run at (default: the scenario's workload.rate_rps)",
+    help="request rates [req/s] to run at (default: sweep.loads, or workload.rate_rps)",
 )  # fmt: skip
-@click.option("--seeds", type=click.IntRange(1), default=1, show_default=True, metavar="N",
-              help="independent replications of each load (seeds 0..N-1)")  # fmt: skip
+@click.option("--seeds", type=click.IntRange(1), metavar="N",
+              help="replications of each load (default: sweep.seeds, or 1)")  # fmt: skip
 @click.option("--workers", type=click.IntRange(1), default=1, show_default=True, metavar="N",
               help="local processes to run on")  # fmt: skip
 @click.option(
@@ -327,7 +327,7 @@ def sweep(
     scenario: Path,
     region_sets: tuple[str, ...],
     loads: list[float] | None,
-    seeds: int,
+    seeds: int | None,
     workers: int,
     scheduler: str | None,
     engine: str,
@@ -336,7 +336,8 @@ def sweep(
     **overrides,
 ) -> None:
     """Run SCENARIO's region sets at each load and seed and print one tidy table: a row per
-    region set, load and seed with p50, p99, mean latency and monthly cost. Runs go to local
+    region set, load and seed with p50, p99, mean latency and monthly cost. Loads and seeds
+    come from the options, else from the scenario's `sweep` section. Runs go to local
     processes or a Dask cluster; the table is the same wherever they run.
 
     \b
@@ -346,7 +347,9 @@ def sweep(
       globalness sweep fly.toml --regions ord --regions ord,fra --scheduler tcp://10.0.0.5:8786
     """
     loaded = read_scenario(scenario, region_sets, **overrides)
-    runs = len(loads or [loaded.workload.rate_rps]) * seeds
+    loads = loads or loaded.sweep.loads
+    seeds = seeds or loaded.sweep.seeds
+    runs = len(set(loads or [loaded.workload.rate_rps])) * seeds
     with tqdm(
         total=runs, unit=" runs", delay=1, disable=True if quiet else None, file=sys.stderr,
         leave=False,

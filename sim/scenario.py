@@ -297,6 +297,16 @@ class Verdict(Strict):
     )
 
 
+class Sweep(Strict):
+    """What `globalness sweep` runs the region sets over; its --loads and --seeds win."""
+
+    loads: list[Annotated[float, Field(gt=0, le=1e6)]] | None = Field(
+        None, min_length=1, description="request rates to run at [requests/s]; "
+        "workload.rate_rps alone if unset",
+    )  # fmt: skip
+    seeds: int = Field(1, ge=1, le=10_000, description="independent replications of each load")
+
+
 class Scenario(Strict):
     """A whole scenario: users, workload, app, database, network, region sets, seed."""
 
@@ -318,6 +328,7 @@ class Scenario(Strict):
         "memory, its database beside it",
     )
     verdict: Verdict = Verdict()
+    sweep: Sweep = Sweep()
 
     @field_validator("alternatives")
     @classmethod

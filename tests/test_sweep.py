@@ -7,6 +7,7 @@ import pytest
 from conftest import small_scenario
 
 from sim.checks import ScenarioError
+from sim.cli import main
 from sim.engine import simulate
 from sim.report import summary
 from sim.sweep import COLUMNS, at_load, sweep
@@ -108,3 +109,25 @@ def test_an_unreachable_scheduler_is_one_line(scenario, monkeypatch):
 def test_bad_options_name_themselves(scenario, options, named):
     with pytest.raises(ScenarioError, match=f"^{named}"):
         sweep(scenario, **options)
+
+
+def test_the_command_takes_loads_and_seeds_from_the_scenario(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "app: {primary_region: iad}\nworkload: {requests: 500}\n"
+        "sweep: {loads: [10, 40], seeds: 2}\nregion_sets: [[iad], [iad, fra]]\n"
+    )
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "-q"]) == 0
+    table = pd.read_csv(tmp_path / "out" / "sweep.csv")
+    assert len(table) == 2 * 2 * 2
+    capsys.readouterr()
+    assert main(["sweep", str(path), "--seeds", "1", "--loads", "5", "-q"]) == 0  # options win
+    assert len(capsys.readouterr().out.strip().splitlines()) == 1 + 2
+
+
+def test_a_bad_sweep_section_is_one_line(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text("app: {primary_region: iad}\nsweep: {loads: [-5]}\nregion_sets: [[iad]]\n")
+    assert main(["sweep", str(path)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "sweep.loads" in error
