@@ -62,7 +62,8 @@ def optimize(
     progress: Callable[[int], object] | None = None,
 ) -> Optimum:
     """The best region set of each of ``sizes`` for ``objective`` (p50, p99 or mean latency)
-    under ``budget_usd`` a month, each holding the primary region and ``must_include``.
+    under ``budget_usd`` a month, each holding the primary region and ``must_include`` (sizes
+    smaller than those are skipped, as are sizes with no set within the budget).
     ``progress`` hears of every region set simulated."""
     started = time.perf_counter()
     if objective not in OBJECTIVES:
@@ -120,6 +121,11 @@ def regions_to_search(
     return tuple(fixed), [code for code in active if code not in fixed]
 
 
+def with_fixed(fixed: tuple[str, ...], codes: set[str]) -> tuple[str, ...]:
+    """A region set as the search names it: the fixed regions first, then the others sorted."""
+    return fixed + tuple(sorted(codes - set(fixed)))
+
+
 def name_of(region_set: tuple[str, ...]) -> str:
     return "+".join(region_set)
 
@@ -157,12 +163,14 @@ class Search:
     def grow(self, start, free, fixed) -> tuple[str, ...] | None:
         """The best set one region larger than ``start``: add its best region, then swap one
         region (not of ``fixed``) for another while that improves the objective."""
-        current = self.best([start + (code,) for code in free if code not in start])
+        current = self.best(
+            [with_fixed(fixed, {*start, code}) for code in free if code not in start]
+        )
         for _ in range(SWAP_ROUNDS):
             if current is None:
                 return None
             swaps = [
-                tuple(code if code != out else new for code in current)
+                with_fixed(fixed, {*current, new} - {out})
                 for out in current
                 if out not in fixed
                 for new in free
@@ -181,7 +189,8 @@ class Search:
             key=lambda s: self.seen[s][self.column],
         )[:RECHECK]
         figures = simulate_sets(self.scenario, ranked, "des")
-        affordable = figures[figures["monthly_cost_usd"] <= (self.budget_usd or float("inf"))]
+        budget = float("inf") if self.budget_usd is None else self.budget_usd
+        affordable = figures[figures["monthly_cost_usd"] <= budget]
         pool = affordable if len(affordable) else figures
         winner = pool[self.column].idxmin()
         return tuple(winner.split("+")), pool.loc[winner].to_dict()
