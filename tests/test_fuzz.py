@@ -42,6 +42,7 @@ BASE = {
     "faults": [{"region": "iad", "start_s": 60, "duration_s": 30}],
     "alternatives": ["hetzner:fsn1"],
     "verdict": {"baseline": "iad", "slo_ms": 250, "usd_per_user_hour": 1.0},
+    "sweep": {"loads": [10, 40], "seeds": 2},
 }
 BASE_TEXT = yaml.safe_dump(BASE)
 
