@@ -206,7 +206,11 @@ def run(
             replicated = replicate(
                 loaded, replications, workers=workers, engine=engine, progress=bar.update
             )
-        click.echo(f"\n{outputs.format_replicated(replicated, replications)}")
+        shown = outputs.format_replicated(replicated, replications)
+        if format_ == "table":
+            click.echo(f"\n{shown}")
+        else:  # stdout stays one CSV or JSON document
+            note(f"\n{shown}")
     if out is not None:
         written = outputs.write_outputs(result, out, source=scenario, replicated=replicated)
         tables = [name for name in written if not name.endswith((".png", ".svg"))]

@@ -1,5 +1,8 @@
 """Replications: intervals from independent seeds, and paired differences between sets."""
 
+import io
+
+import pandas as pd
 import pytest
 from conftest import small_scenario
 
@@ -46,3 +49,12 @@ def test_run_with_replications_prints_and_writes_the_intervals(tmp_path, capsys)
     assert "iad+fra vs iad: p50" in printed
     assert (tmp_path / "out" / "replications.csv").exists()
     assert (tmp_path / "out" / "replication_pairs.csv").exists()
+
+
+def test_replications_leave_csv_output_parseable(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text("app: {primary_region: iad}\nworkload: {requests: 500}\nregion_sets: [[iad]]\n")
+    assert main(["run", str(path), "--replications", "2", "--format", "csv"]) == 0
+    captured = capsys.readouterr()
+    assert list(pd.read_csv(io.StringIO(captured.out))["region_set"]) == ["iad"]
+    assert "2 replications" in captured.err
