@@ -61,7 +61,11 @@ def replicate(
     on ``workers`` local processes), summarised with LEVEL confidence intervals."""
     runs = sweep(scenario, seeds=replications, workers=workers, engine=engine, progress=progress)
     runs = runs[["region_set", "seed", *METRICS]]
-    table = runs.groupby("region_set", sort=False, observed=True)[list(METRICS)].agg(interval)
+    by_set = runs.groupby("region_set", sort=False, observed=True)
+    table = {"region_set": [name for name, _ in by_set]}
+    for metric in METRICS:
+        mean, low, high = zip(*(interval(values) for _, values in by_set[metric]), strict=True)
+        table |= {metric: mean, f"{metric}_low": low, f"{metric}_high": high}
     wide = runs.pivot(index="seed", columns="region_set", values=list(METRICS))
     names, rows = list(scenario.candidates), []
     for k, name in enumerate(names):
@@ -70,7 +74,7 @@ def replicate(
                 mean, low, high = interval(wide[metric][name] - wide[metric][other])
                 rows.append((name, other, metric, mean, low, high, bool(low > 0 or high < 0)))
     columns = ["region_set", "against", "metric", "difference", "low", "high", "distinguishable"]
-    return Replicated(runs, flat(table), pd.DataFrame(rows, columns=columns))
+    return Replicated(runs, pd.DataFrame(table), pd.DataFrame(rows, columns=columns))
 
 
 def interval(values: pd.Series) -> tuple[float, float, float]:
@@ -81,12 +85,3 @@ def interval(values: pd.Series) -> tuple[float, float, float]:
         return mean, mean, mean
     half = stats.t.ppf((1 + LEVEL) / 2, len(values) - 1) * values.std(ddof=1) / len(values) ** 0.5
     return mean, mean - half, mean + half
-
-
-def flat(table: pd.DataFrame) -> pd.DataFrame:
-    """(mean, low, high) per cell -> columns metric, metric_low, metric_high."""
-    columns = {}
-    for metric in table.columns:
-        mean, low, high = zip(*table[metric], strict=True)
-        columns |= {metric: mean, f"{metric}_low": low, f"{metric}_high": high}
-    return pd.DataFrame(columns, index=table.index).reset_index()

@@ -151,9 +151,11 @@ class Search:
             if self.progress:
                 self.progress(len(batch))
 
+    def fits(self, cost_usd: float) -> bool:
+        return self.budget_usd is None or cost_usd <= self.budget_usd
+
     def within_budget(self, region_set: tuple[str, ...]) -> bool:
-        cost = self.seen[region_set]["monthly_cost_usd"]
-        return self.budget_usd is None or cost <= self.budget_usd
+        return self.fits(self.seen[region_set]["monthly_cost_usd"])
 
     def best(self, sets: list[tuple[str, ...]]) -> tuple[str, ...] | None:
         self.evaluate(sets)
@@ -189,8 +191,7 @@ class Search:
             key=lambda s: self.seen[s][self.column],
         )[:RECHECK]
         figures = simulate_sets(self.scenario, ranked, "des")
-        budget = float("inf") if self.budget_usd is None else self.budget_usd
-        affordable = figures[figures["monthly_cost_usd"] <= budget]
+        affordable = figures[figures["monthly_cost_usd"].map(self.fits)]
         pool = affordable if len(affordable) else figures
         winner = pool[self.column].idxmin()
         return tuple(winner.split("+")), pool.loc[winner].to_dict()
