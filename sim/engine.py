@@ -25,17 +25,9 @@ import pandas as pd
 from sim import fleet
 from sim.checks import ScenarioError
 from sim.data import CONTINENTS, sites
-from sim.plan import (
-    OK,
-    OUTCOMES,
-    Draws,
-    Plan,
-    Served,
-    deployment,
-    draw,
-    plan_requests,
-    since_last_write,
-)
+from sim.deployment import deployment
+from sim.draws import Draws, draw, since_last_write
+from sim.plan import OK, OUTCOMES, Plan, Served, plan_requests
 from sim.queueing import erlang_c
 from sim.scenario import Scenario
 

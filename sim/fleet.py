@@ -29,7 +29,8 @@ import numpy as np
 import simpy
 
 from sim.app_config import App
-from sim.plan import NO_MACHINE, OK, PRIMARY_DOWN, QUEUE_TIMEOUT, REGION_DOWN, Outages, Plan, Served
+from sim.outages import Outages
+from sim.plan import NO_MACHINE, OK, PRIMARY_DOWN, QUEUE_TIMEOUT, REGION_DOWN, Plan, Served
 
 
 class Slots:

@@ -1,18 +1,17 @@
-"""A run's requests, drawn and planned in bulk before any simulation (numpy only).
+"""One region set's requests, planned in bulk from the run's draws before any simulation.
 
 Everything about a request that does not depend on other requests is decided here, with
-vectorised numpy. Once per run (`draw`): who sends it and when, and every random draw. Per
-region set (`plan_requests`): its anycast edge, its client-edge time, whether it fails at the
-edge (its regions or the primary down), and where it goes when nothing is contended (the
-closest region that is up, or the primary for a replayed write) with the backbone and database
-round trips to it. Both engines start from a `Plan` and return `Served`: the analytic one
-(sim.engine) sends every request to its target at once; the discrete-event one (sim.fleet)
-lets Machines, limits, autostop and the database's connections decide, and adds the waits.
+vectorised numpy, per region set (`plan_requests`), from the draws made once per run
+(sim.draws): its anycast edge, its client-edge time, whether it fails at the edge (its regions
+or the primary down), and where it goes when nothing is contended (the closest region that is
+up, or the primary for a replayed write) with the backbone and database round trips to it.
+Both engines start from a `Plan` and return `Served`: the analytic one (sim.engine) sends
+every request to its target at once; the discrete-event one (sim.fleet) lets Machines,
+limits, autostop and the database's connections decide, and adds the waits.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -20,19 +19,13 @@ import numpy as np
 import pandas as pd
 
 from sim.app_config import App
-from sim.data import regions, sites
-from sim.geo import haversine_km, place_users
-from sim.network import floor_rtt_ms, internet_rtt_ms, rtt_jitter
-from sim.routing import (
-    anycast_ranking,
-    edge_sites,
-    region_order,
-    site_distance_km,
-    site_rtt_matrix,
-    user_route_km,
-)
+from sim.deployment import deployment
+from sim.draws import Draws, Groups, totals
+from sim.geo import haversine_km
+from sim.network import floor_rtt_ms, internet_rtt_ms
+from sim.outages import Outages
+from sim.routing import anycast_ranking, region_order
 from sim.scenario import Scenario
-from sim.workload import arrivals, utc_offset_hours
 
 OK, REGION_DOWN, PRIMARY_DOWN, QUEUE_TIMEOUT, NO_MACHINE = range(5)
 OUTCOMES = (
@@ -42,54 +35,6 @@ OUTCOMES = (
     "failed_queue_timeout",
     "failed_no_machine",
 )
-STREAMS = ("users", "arrivals", "network", "service", "database", "anycast")
-ONE_SERVER = {  # an alternative host: one server, always on, no proxy limits
-    "machines_per_region": 1,
-    "scale_count": None,
-    "auto_stop": "off",
-    "min_machines_running": 0,
-    "hard_limit": None,
-}
-
-
-@dataclass(frozen=True)
-class Outages:
-    """Windows [ms] when regions are down, by region code."""
-
-    windows: dict[str, list[tuple[float, float]]]
-
-    @classmethod
-    def from_faults(cls, faults) -> Outages:
-        windows: dict[str, list[tuple[float, float]]] = {}
-        for fault in faults:
-            start_ms = 1000 * fault.start_s
-            windows.setdefault(fault.region, []).append(
-                (start_ms, start_ms + 1000 * fault.duration_s)
-            )
-        return cls(windows)
-
-    def down(self, region: str, now_ms) -> bool | np.ndarray:
-        """Whether ``region`` is down at ``now_ms``: a bool for one time (the SimPy loop asks
-        this for every request, so it stays plain Python), an array for an array of times."""
-        if isinstance(now_ms, int | float):
-            return any(start <= now_ms < end for start, end in self.windows.get(region, ()))
-        now_ms = np.asarray(now_ms)
-        down = np.zeros(now_ms.shape, dtype=bool)
-        for start, end in self.windows.get(region, ()):
-            down |= (start <= now_ms) & (now_ms < end)
-        return down
-
-    def first_up(self, ranked: np.ndarray, codes: list[str], t_ms: np.ndarray) -> np.ndarray:
-        """Per row of ``ranked`` (indices into ``codes``, best first), the first index up at
-        that row's time ``t_ms``; -1 where none is."""
-        if not self.windows:
-            return ranked[:, 0]
-        down = np.zeros(ranked.shape, dtype=bool)
-        for code in self.windows:
-            if code in codes:
-                down |= (ranked == codes.index(code)) & self.down(code, t_ms)[:, None]
-        first = ranked[np.arange(len(ranked)), (~down).argmax(axis=1)]
-        return np.where(down.all(axis=1), -1, first)
 
 
 @dataclass(frozen=True)
@@ -106,191 +51,6 @@ class Paths:
     closest: np.ndarray  # (edges,) the first of region_order
     has_replica: np.ndarray  # (regions,) bool
     same_region_ms: float
-
-
-@dataclass(frozen=True)
-class Draws:
-    """Every random draw of a run, and what follows from its users and the places its
-    candidates use (routes, backbone RTTs), made once and shared by all its region sets (common
-    random numbers: differences between sets come from the sets, not from sampling noise).
-
-    A jitter is ``exp(sigma x Z)``, the factor on an RTT's excess over its physics floor
-    (network.rtt_jitter). Times and jitters are float32, arrival times float64. Requests of
-    one *group* (same user, kind, need of the primary and new connection) differ only in their
-    times and jitters; a region set computes its paths once per group (`plan_requests`).
-    """
-
-    replication: int
-    users: pd.DataFrame
-    places: list[str]  # every site the candidates use: edges, regions, database regions
-    lat: np.ndarray  # of each place
-    lon: np.ndarray
-    continent: np.ndarray
-    route_km: np.ndarray  # (users, places): from each user to each place
-    site_rtt_ms: np.ndarray  # (places, places): median backbone RTT
-    site_km: np.ndarray  # (places, places): great-circle distance
-    missed: np.ndarray  # per user: anycast lands on a farther edge
-    t_s: np.ndarray  # when the user sends it [s], ascending
-    user: np.ndarray
-    write: np.ndarray
-    group: np.ndarray  # index into groups
-    groups: Groups
-    client_jitter: np.ndarray  # user to edge (the user's access network's sigma)
-    worker_jitter: np.ndarray  # edge to Machine (backbone sigma)
-    replay_jitter: np.ndarray  # edge to the first region, for fly-replay
-    db_jitter: np.ndarray  # Machine to the primary database
-    app_ms: np.ndarray
-    db_service_ms: np.ndarray  # its queries' service time, all together
-
-    def at(self, codes) -> list[int]:
-        """Positions of the places ``codes`` in `places`."""
-        index = {code: i for i, code in enumerate(self.places)}
-        return [index[code] for code in codes]
-
-    @cached_property
-    def windows(self) -> tuple[float, np.ndarray]:
-        """The windows of `sim.engine.busiest_wait`: an hour, or the whole run when shorter
-        [ms], and each request's window (from 0)."""
-        t_s = self.t_s
-        window_s = min(3600.0, max(float(t_s[-1] - t_s[0]), 0.001))
-        return window_s * 1000, ((t_s - t_s[0]) // window_s).astype(np.intp)
-
-    @cached_property
-    def group_totals(self) -> tuple[np.ndarray, ...]:
-        return totals(self.group, len(self.groups.user), self)
-
-    @cached_property
-    def replayed_rows(self) -> np.ndarray:
-        """The requests that need the primary's Machine (fly-replay from the edge)."""
-        return np.flatnonzero(self.groups.replayed[self.group])
-
-
-def totals(key: np.ndarray, size: int, draws: Draws) -> tuple[np.ndarray, ...]:
-    """Per value of ``key`` (a route, or a group; in [0, size)): its requests, and the sums of
-    their app plus database service times [ms], database service times [ms] and database
-    jitters."""
-    return (
-        np.bincount(key, minlength=size),
-        np.bincount(key, draws.app_ms + draws.db_service_ms, size),
-        np.bincount(key, draws.db_service_ms, size),
-        np.bincount(key, draws.db_jitter, size),
-    )
-
-
-def draw(scenario: Scenario, replication: int = 0) -> Draws:
-    """The draws of one replication: the scenario's SeedSequence spawned per replication, then
-    per random source (STREAMS), so that each source is independent of the others."""
-    root = np.random.SeedSequence(scenario.seed).spawn(replication + 1)[replication]
-    seeds = dict(zip(STREAMS, root.spawn(len(STREAMS)), strict=True))
-    rng = {key: np.random.default_rng(seed) for key, seed in seeds.items()}
-    net, db, workload = scenario.network, scenario.database, scenario.workload
-    users = place_users(
-        scenario.users.placement, scenario.users.count, scenario.users.mobile_share, rng["users"]
-    )
-    n = workload.requests
-    with ThreadPoolExecutor(1) as pool:  # numpy draws without the GIL: the network's beside
-        network = pool.submit(network_draws, net.backbone_jitter_sigma, rng["network"], n)
-        offsets = np.array([utc_offset_hours(tz) for tz in users["timezone"]])
-        t_s, user = arrivals(n, workload.rate_rps, offsets, workload.daily, rng["arrivals"])
-        write = rng["arrivals"].random(n, dtype=np.float32) < workload.write_share
-        new_connection = rng["arrivals"].random(n, dtype=np.float32) < net.new_connection_share
-        db_service_ms = database_service_ms(write, db, rng["database"])
-        app_ms = service_times_ms(
-            scenario.app.service_ms, scenario.app.service_cv, n, rng["service"]
-        )
-        client_z, worker_jitter, replay_jitter, db_jitter = network.result()
-    mobile = users["access"].to_numpy() == "mobile"
-    sigma = np.where(mobile, net.mobile_jitter_sigma, net.broadband_jitter_sigma)
-    client_jitter = np.exp(sigma.astype(np.float32)[user] * client_z)  # as network.rtt_jitter
-    needs_primary = write | reads_after_write(t_s, user, write, db.read_your_writes_s)
-    group, groups = Groups.of(user, write, needs_primary, new_connection, len(users), scenario)
-    places = set()
-    for name, region_set in scenario.candidates.items():
-        _, edges, db_region, _ = deployment(scenario, name)
-        places |= {*edges, *region_set, db_region}
-    places = sorted(places)
-    table = sites().loc[places]
-    return Draws(
-        replication=replication,
-        users=users,
-        places=places,
-        lat=table["lat"].to_numpy(),
-        lon=table["lon"].to_numpy(),
-        continent=table["continent"].to_numpy(),
-        route_km=user_route_km(users, sites(), places, net),
-        site_rtt_ms=site_rtt_matrix(sites(), places, places, net),
-        site_km=site_distance_km(sites(), places, places),
-        missed=rng["anycast"].random(len(users)) < net.anycast_miss_share,
-        t_s=t_s,
-        user=user,
-        write=write,
-        group=group,
-        groups=groups,
-        client_jitter=client_jitter,
-        worker_jitter=worker_jitter,
-        replay_jitter=replay_jitter,
-        db_jitter=db_jitter,
-        app_ms=app_ms,
-        db_service_ms=db_service_ms,
-    )
-
-
-def network_draws(backbone_sigma: float, rng: np.random.Generator, n: int):
-    """The network stream's draws, in its order: the client-edge legs' standard normals (their
-    sigma is the user's access network's), then the backbone jitters of the edge-Machine,
-    replay and database legs (network.rtt_jitter)."""
-    client_z = rng.standard_normal(n, dtype=np.float32)
-    return client_z, *(rtt_jitter(backbone_sigma, rng, n) for _ in range(3))
-
-
-def database_service_ms(write: np.ndarray, db, rng: np.random.Generator) -> np.ndarray:
-    """Each request's queries' service time [ms], all together: a gamma per kind, the sum of
-    its queries' exponential service times."""
-    service_ms = np.zeros(len(write), dtype=np.float32)
-    for kind, shape in ((~write, db.queries_per_read), (write, db.queries_per_write)):
-        if shape:
-            service_ms[kind] = db.query_ms * standard_gamma(shape, int(kind.sum()), rng)
-    return service_ms
-
-
-@dataclass(frozen=True)
-class Groups:
-    """The groups of a run's requests (`Draws`): arrays per group."""
-
-    user: np.ndarray
-    write: np.ndarray
-    needs_primary: np.ndarray  # writes, and reads under read-your-writes
-    replayed: np.ndarray  # needs the primary's Machine: fly-replay from the edge
-    new_connection: np.ndarray
-    queries: np.ndarray  # database round trips (float32)
-
-    @classmethod
-    def of(cls, user, write, needs_primary, new_connection, users: int, scenario: Scenario):
-        """Each request's group, and the groups that occur (``users``: how many there are)."""
-        db = scenario.database
-        flags = (write.view(np.uint8) << 2) | (needs_primary.view(np.uint8) << 1)
-        code = user.astype(np.intp) * 8
-        code += flags | new_connection.view(np.uint8)
-        codes, group = distinct(code, 8 * users)
-        write, needs_primary = (codes & 4) > 0, (codes & 2) > 0
-        replay = scenario.app.writes == "replay"
-        return group, cls(
-            user=codes // 8,
-            write=write,
-            needs_primary=needs_primary,
-            replayed=needs_primary & (replay | ~write),
-            new_connection=(codes & 1) > 0,
-            queries=np.where(write, db.queries_per_write, db.queries_per_read).astype(np.float32),
-        )
-
-
-def distinct(code: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct values of ``code`` (integers in [0, size)), ascending, and the index of
-    each element's value among them: np.unique's, in linear time."""
-    used = np.zeros(size, dtype=bool)
-    used[code] = True
-    position = np.cumsum(used) - 1
-    return np.flatnonzero(used), position[code]
 
 
 @dataclass(frozen=True)
@@ -577,40 +337,6 @@ def split_routes(route: np.ndarray, by: np.ndarray, values: int):
     return split, combined // values, combined % values
 
 
-def deployment(scenario: Scenario, name: str) -> tuple[App, list[str], str, frozenset[str]]:
-    """How candidate ``name`` runs: its app, the edge sites anycast reaches, the database's
-    region, and the regions with a read replica. An alternative host
-    is ONE_SERVER with its own site as the only edge and its database on the box (unless the
-    scenario's database is a managed one)."""
-    region_set, db_region = scenario.candidates[name], scenario.database_region
-    if name in scenario.alternatives:
-        app = scenario.app.model_copy(update=ONE_SERVER | {"primary_region": name})
-        return app, list(region_set), db_region if ":" in db_region else name, frozenset()
-    edges = edge_sites(regions(), region_set, scenario.network.edges)
-    replicas = scenario.replicas_in(region_set) - {db_region}
-    return scenario.app, edges, db_region, replicas
-
-
-def reads_after_write(t_s: np.ndarray, user: np.ndarray, write: np.ndarray, window_s: float):
-    """Reads that come within ``window_s`` after a write by the same user (read-your-writes)."""
-    if window_s <= 0:
-        return np.zeros(len(t_s), dtype=bool)
-    since = since_last_write(t_s, user, write, t_s)
-    return ~write & (since < window_s)
-
-
-def since_last_write(t_s, user, write, committed_s) -> np.ndarray:
-    """Seconds from each request back to the commit of the same user's latest earlier write
-    (inf when there is none)."""
-    requests = pd.DataFrame({"t": t_s, "user": user, "i": np.arange(len(t_s))}).sort_values("t")
-    writes = pd.DataFrame({"committed": committed_s[write], "user": user[write]})
-    writes = writes.sort_values("committed")
-    matched = pd.merge_asof(
-        requests, writes, left_on="t", right_on="committed", by="user", direction="backward"
-    ).sort_values("i")
-    return (matched["t"] - matched["committed"]).fillna(np.inf).to_numpy()
-
-
 def measured_scale(
     measured_ms: pd.Series | None, country: np.ndarray, region: np.ndarray, modelled_ms: np.ndarray
 ) -> np.ndarray:
@@ -620,20 +346,3 @@ def measured_scale(
         return np.ones(len(country))
     wanted = measured_ms.reindex(pd.MultiIndex.from_arrays([country, region])).to_numpy()
     return np.where(np.isnan(wanted), 1.0, wanted / modelled_ms)
-
-
-def service_times_ms(mean_ms: float, cv: float, n: int, rng: np.random.Generator) -> np.ndarray:
-    """App times [ms]: gamma with this mean and coefficient of variation (1 = exponential)."""
-    if cv == 0:
-        return np.full(n, mean_ms, dtype=np.float32)
-    shape = 1.0 / cv**2
-    return (mean_ms / shape) * standard_gamma(shape, n, rng)
-
-
-def standard_gamma(shape: float, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` float32 draws of Gamma(shape, 1). numpy draws shape 1 with its exponential
-    sampler, one value per call; asking that sampler for all at once gives the same values in
-    half the time."""
-    if shape == 1:
-        return rng.standard_exponential(n, dtype=np.float32)
-    return rng.standard_gamma(shape, n, dtype=np.float32)

@@ -2,7 +2,7 @@
 interval, and which region sets are distinguishable from each other.
 
 Replication r draws its own random streams (the scenario's SeedSequence spawned per
-replication: sim.plan.draw), so replications are independent; within one, every region set
+replication: sim.draws.draw), so replications are independent; within one, every region set
 sees the same users and requests. Differences between two sets are therefore paired per
 replication, which is what makes them tight: the interval of the mean difference says whether
 the two are distinguishable (the interval excludes 0) or not.

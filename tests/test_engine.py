@@ -8,8 +8,9 @@ import pytest
 from conftest import small_scenario
 
 import sim
+from sim.draws import draw
 from sim.engine import PARTS, busiest_wait, simulate
-from sim.plan import OUTCOMES, draw, plan_requests
+from sim.plan import OUTCOMES, plan_requests
 
 
 def requests(scenario, engine="des"):

@@ -14,10 +14,11 @@ ORDER = [
     *("checks", "userfiles", "fields", "app_config", "network_config", "scenario"),  # schema
     *("flytoml", "scenario_files"),  # input: YAML or fly.toml -> Scenario
     *("geo", "paths", "network", "routing", "calibration", "workload", "cost", "queueing"),
-    *("plan", "fleet", "engine"),  # engine: requests drawn in bulk, SimPy, the run
+    *("deployment", "draws", "outages", "plan", "fleet", "engine"),  # engine: bulk draws, SimPy
     *("report", "plots", "maps"),  # report: tables and figures from the request log
     *("sweep", "replications", "search"),  # studies: many runs of a scenario
-    *("__init__", "outputs", "cli", "__main__"),  # face: the Python API and the command
+    *("__init__", "tables", "review", "outputs"),  # face: the Python API, what a run shows
+    *("cli_reference", "cli", "__main__"),  # and the command
 ]
 ONLY_IN = {
     "simpy": {"fleet"},

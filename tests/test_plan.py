@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from conftest import small_scenario
 
+from sim.draws import distinct, draw, standard_gamma
 from sim.engine import busiest_wait, last_done_ms
-from sim.plan import OK, distinct, draw, plan_requests, split_routes, standard_gamma
+from sim.plan import OK, plan_requests, split_routes
 from sim.queueing import erlang_c
 
 OUTAGES = [
@@ -98,7 +99,7 @@ def test_busiest_wait_is_erlang_c_on_each_pools_busiest_hour():
 
 
 def test_gamma_of_shape_one_is_numpys_own_draws():
-    """plan.standard_gamma takes numpy's exponential sampler for shape 1: the same values."""
+    """draws.standard_gamma takes numpy's exponential sampler for shape 1: the same values."""
     for shape in (1, 2.5):
         expected = np.random.default_rng(7).standard_gamma(shape, 1000, dtype=np.float32)
         drawn = standard_gamma(shape, 1000, np.random.default_rng(7))

@@ -4,7 +4,7 @@ import warnings
 from pathlib import Path
 
 import sim
-from sim.outputs import format_summary
+from sim.tables import format_summary
 
 ROOT = Path(__file__).parents[1]
 

@@ -1,0 +1,212 @@
+"""The commands that need no scenario: `rtt` and `calibrate` (the latency model), `regions`
+(the Fly.io region table); registered on the `globalness` group by sim.cli."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from sim import calibration, outputs
+from sim.checks import ScenarioError, one_line
+from sim.data import regions
+from sim.network import internet_rtt_ms, route_km
+from sim.network_config import Network
+
+FORMAT = click.option(
+    "--format", "format_", type=click.Choice(["table", "csv", "json"]), default="table",
+    show_default=True, help="what stdout gets: a table to read, CSV, or JSON",
+)  # fmt: skip
+
+
+@click.command()
+@click.argument("origin", required=False, metavar="FROM")
+@click.argument("target", required=False, metavar="TO")
+@click.option(
+    "--pairs",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV with from_lat,from_lon,to_lat,to_lon; adds rtt_ms_p50",
+)
+@click.option(
+    "--access",
+    type=click.Choice(["broadband", "mobile"]),
+    help="add a user's access network at FROM",
+)
+def rtt(origin: str | None, target: str | None, pairs: Path | None, access: str | None) -> None:
+    """Median round trip [ms] between two places (region codes or LAT,LON).
+
+    Server to server over the provider backbone, as inter-region ping tables measure it;
+    --access adds a user's access network and public-internet path at FROM. With --pairs on a
+    file that already holds measured rtt_ms_p50, adds model_rtt_ms_p50 and error_pct instead,
+    and prints the error table per corridor on stderr.
+
+    \b
+    Examples:
+      globalness rtt mad sin
+      globalness rtt 40.42,-3.70 gru --access mobile
+      globalness rtt --pairs my-pings.csv > compared.csv
+    """
+    network = Network()
+    if pairs is not None:
+        if origin or target:
+            raise click.UsageError("give FROM TO or --pairs, not both")
+        table = read_csv(pairs)
+        measured = "rtt_ms_p50" in table.columns
+        try:
+            pairs_ = calibration.pairs_table(table, measured=measured)
+        except ValueError as error:
+            raise ScenarioError(f"{pairs}: {error}") from None
+        predicted = median_rtt_ms(pairs_, access, network)
+        if measured:
+            table["model_rtt_ms_p50"] = np.round(predicted, 1)
+            table["error_pct"] = np.round(100 * (predicted / pairs_["rtt_ms"] - 1), 1)
+            click.echo(calibration.error_table(pairs_, predicted).to_string(), err=True)
+        else:
+            table["rtt_ms_p50"] = np.round(predicted, 1)
+        sys.stdout.write(table.to_csv(index=False))
+        return
+    if not (origin and target):
+        raise click.UsageError("give FROM and TO (region code or LAT,LON), or --pairs PAIRS.csv")
+    (lat1, lon1), (lat2, lon2) = place(origin, "FROM"), place(target, "TO")
+    one = pd.DataFrame({"from_lat": [lat1], "from_lon": [lon1], "to_lat": [lat2], "to_lon": [lon2]})
+    one = calibration.pairs_table(one, measured=False)
+    median = float(median_rtt_ms(one, access, network)[0])
+    click.echo(f"{median:.1f}")
+    click.echo(
+        f"{origin} -> {target}: {one['gc_km'].iloc[0]:,.0f} km great circle, "
+        f"median RTT {median:.1f} ms ({access or 'server to server'})",
+        err=True,
+    )
+
+
+def median_rtt_ms(pairs: pd.DataFrame, access: str | None, network: Network) -> np.ndarray:
+    """Backbone median per pair, or with ``access`` a user's internet median from FROM."""
+    if access is None:
+        return calibration.backbone_ms(pairs, network)
+    km = route_km(
+        pairs["from_lat"], pairs["from_lon"], pairs["from_country"],
+        pairs["to_lat"], pairs["to_lon"], pairs["to_country"], network,
+    )  # fmt: skip
+    return internet_rtt_ms(km, access == "mobile", network)
+
+
+def place(text: str, field: str) -> tuple[float, float]:
+    """A region code or `LAT,LON` -> (lat, lon) [deg]."""
+    table = regions()
+    if text in table.index:
+        return float(table.at[text, "lat"]), float(table.at[text, "lon"])
+    try:
+        lat, lon = (float(part) for part in text.split(","))
+    except ValueError:
+        raise ScenarioError(
+            f"{field}: {text!r} is neither a Fly region code nor LAT,LON (e.g. 40.4,-3.7)"
+        ) from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ScenarioError(
+            f"{field}: {text!r} is off the globe; lat in [-90, 90], lon in [-180, 180]"
+        )
+    return lat, lon
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise ScenarioError(f"{path}: cannot read ({error})") from None
+
+
+@click.command()
+@click.argument("measurements", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+    help="model JSON to write; use it with `network: {calibration: FILE}`",
+)  # fmt: skip
+@click.option(
+    "--path", "kind", type=click.Choice(["backbone", "internet"]), default="backbone",
+    show_default=True, help="fit server-to-server backbone pairs, or public-internet pairs",
+)  # fmt: skip
+@click.option(
+    "--start", type=click.Path(dir_okay=False, path_type=Path),
+    help="model JSON to start from and keep the other path's constants (default: packaged)",
+)  # fmt: skip
+def calibrate(measurements: Path, out: Path, kind: str, start: Path | None) -> None:
+    """Fit the RTT model to MEASUREMENTS.csv (from_lat,from_lon,to_lat,to_lon,rtt_ms_p50).
+
+    Prints the error table per corridor before and after the fit and writes the model JSON.
+
+    \b
+    Examples:
+      globalness calibrate my-pings.csv --out model.json
+      globalness calibrate user-pings.csv --path internet --start model.json --out model2.json
+    """
+    base = Network() if start is None else load_calibration(start)
+    try:
+        pairs = calibration.pairs_table(read_csv(measurements), measured=True)
+    except ValueError as error:
+        raise ScenarioError(f"{measurements}: {error}") from None
+    if kind == "backbone":
+        fitted = calibration.fit_backbone(pairs, base.model)
+        network = base.model_copy(update={"model": fitted})
+        before, after = (calibration.backbone_ms(pairs, n) for n in (base, network))
+        intercept_ms = None
+    else:
+        fitted, intercept_ms = calibration.fit_internet(pairs, base.model)
+        network = base.model_copy(update={"model": fitted})
+        before = calibration.internet_ms(pairs, base, intercept_ms)
+        after = calibration.internet_ms(pairs, network, intercept_ms)
+    table = calibration.error_table(pairs, before).join(
+        calibration.error_table(pairs, after), lsuffix="_before", rsuffix="_after"
+    )
+    click.echo(
+        table.drop(columns="pairs_after").rename(columns={"pairs_before": "pairs"}).to_string()
+    )
+    click.echo("\n" + ", ".join(f"{k} {v:g}" for k, v in fitted.model_dump().items()))
+    overall = table.loc["all"]
+    document = {
+        "model": fitted.model_dump(),
+        "fitted_on": measurements.name,
+        "path": kind,
+        "pairs": int(overall["pairs_before"]),
+        "mdape_pct": float(overall["mdape_pct_after"]),
+        "p90_ape_pct": float(overall["p90_ape_pct_after"]),
+    }
+    if intercept_ms is not None:
+        document["server_access_ms"] = intercept_ms
+    outputs.write_atomic(out, (json.dumps(document, indent=2) + "\n").encode())
+    click.echo(f"wrote {out}", err=True)
+
+
+def load_calibration(path: Path) -> Network:
+    try:
+        return Network.model_validate({"calibration": path})
+    except ValidationError as error:
+        raise ScenarioError(f"--start: {one_line(error, Network)}") from None
+
+
+@click.command(name="regions")
+@click.option("--all", "show_all", is_flag=True, help="include the 17 regions deprecated in 2025")
+@FORMAT
+def regions_command(show_all: bool, format_: str) -> None:
+    """The Fly.io region table: code, city, continent, status, price multiplier.
+
+    \b
+    Examples:
+      globalness regions
+      globalness regions --all --format csv > regions.csv
+    """
+    table = regions()
+    if not show_all:
+        table = table[table["status"] == "active"]
+    columns = ["city", "country", "continent", "status", "replacement", "price_multiplier"]
+    shown = table[[*columns, "egress_group"]].fillna("")
+    if format_ == "csv":
+        click.echo(shown.to_csv(), nl=False)
+    elif format_ == "json":
+        click.echo(shown.reset_index().to_json(orient="records", indent=1))
+    else:
+        click.echo(shown.to_string())

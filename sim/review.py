@@ -1,0 +1,127 @@
+"""report.md: the review report of a run, in Markdown (sim.outputs renders it as HTML)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import sim
+from sim import report
+from sim.tables import COST_ITEMS, cost_items, engine_note, shown
+
+
+def markdown_report(result: sim.Result, source: Path, captions: dict[str, str]) -> str:
+    """report.md: what ran, the verdict, the summary, p50 per continent, the bill by item, what
+    each number means, and the charts (``captions`` by file stem)."""
+    scenario = result.scenario
+    summary = shown(result.summary)
+    continents = report.continent_p50(result.requests).reset_index()
+    workload, app, users = scenario.workload, scenario.app, scenario.users
+    per_month = workload.rate_rps * 30 * 86_400
+    return "\n".join(
+        [
+            f"# globalness: {source.name}",
+            "",
+            f"{workload.requests:,} requests per region set at {workload.rate_rps:g} req/s, "
+            f"{workload.write_share:.0%} writes; {users.count:,} users placed by `{users.where}`; "
+            f"primary region `{app.primary_region}`, writes by `{app.writes}`, database plan "
+            f"`{scenario.database.plan_or_default}`; seed {scenario.seed}.",
+            "",
+            "## Verdict",
+            "",
+            *[f"- {line}" for line in result.summary["verdict"]],
+            "",
+            "## Latency and cost per region set",
+            "",
+            markdown_table(summary),
+            "",
+            "## p50 [ms] by user continent",
+            "",
+            markdown_table(continents),
+            "",
+            "## Monthly bill by item [USD]",
+            "",
+            markdown_table(cost_items(result.summary)),
+            "",
+            "## Engine",
+            "",
+            *[f"- {line}" for line in engine_note(result).splitlines()],
+            "",
+            "## Assumptions",
+            "",
+            "The scenario's values for what the model assumes rather than measures "
+            "(docs/model.md gives each source; change them in the scenario):",
+            "",
+            *[f"- `{key}`: {value}" for key, value in assumptions(scenario).items()],
+            "",
+            "## What the numbers mean",
+            "",
+            "- **p50/p90/p99 ms**: latency of successful requests, from the user's first byte "
+            "to the response (network, queueing, cold starts, app, database, replay).",
+            f"- **Δ**: change against the baseline `{scenario.baseline}`.",
+            f"- **SLO %**: share of all requests (failed ones count as misses) done within "
+            f"{scenario.verdict.slo_ms:g} ms (`verdict.slo_ms`).",
+            f"- **user-h saved**: per month, {per_month:,.0f} requests "
+            f"({workload.rate_rps:g} req/s x 30 days) x the mean latency saved per request "
+            "against the baseline, in hours; negative when users wait longer.",
+            "- **$/user-h**: the extra monthly cost over the user-hours saved (0 when the set "
+            "is also cheaper; blank when it saves no time).",
+            "- **compute**: each Machine's preset price x region multiplier for the share of the "
+            "month it was started (Fly bills per second); **storage**: rootfs of stopped or "
+            "suspended Machines and volumes; **egress**: responses to the internet by the edge's "
+            "region group, plus private-network transfer between regions (responses served "
+            "elsewhere, database queries from other regions, replication to replicas); "
+            "**database**: the plan, storage above its allowance and one plan per read "
+            "replica; **IPv4**: a dedicated address. Prices and dates: data/README.md.",
+            "",
+            "## Charts",
+            "",
+            *[f"![{caption}]({stem}.png)\n" for stem, caption in captions.items()],
+        ]
+    )
+
+
+def assumptions(scenario: sim.Scenario) -> dict[str, str]:
+    """The scenario keys that carry assumptions, with their values as the run used them."""
+    app, database, network, workload = (
+        scenario.app, scenario.database, scenario.network, scenario.workload,
+    )  # fmt: skip
+    return {
+        "users.mobile_share": f"{scenario.users.mobile_share:.0%} of users on mobile access",
+        "workload.response_kb": f"{workload.response_kb:g} kB per response",
+        "app.service_ms": f"{app.service_ms:g} ms of app time per request (cv {app.service_cv:g})",
+        "app.cold_start_s": f"{app.cold_start_s:g} s to start a stopped Machine",
+        "app.rootfs_gb": f"{app.rootfs_gb:g} GB of rootfs per Machine",
+        "database.query_ms": f"{database.query_ms:g} ms per query",
+        "database.storage_gb": f"{database.storage_gb:g} GB of data",
+        "database.replica_usd_month": "one more plan per read replica"
+        if database.replica_usd_month is None
+        else f"${database.replica_usd_month:,.2f} per read replica",
+        "network.new_connection_share": f"{network.new_connection_share:.0%} of requests open "
+        f"a connection ({network.protocol})",
+        "network.anycast_miss_share": f"{network.anycast_miss_share:.0%} of users reach a "
+        "farther edge",
+        "verdict.slo_ms": f"{scenario.verdict.slo_ms:g} ms objective",
+    }
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A GitHub markdown table: dollars to the cent, everything else to the unit, NaN as -."""
+
+    def cell(column: str, value) -> str:
+        if isinstance(value, int | float | np.number) and not isinstance(value, bool):
+            if np.isnan(value):
+                return "-"
+            cents = "$" in column or column in COST_ITEMS.values()
+            return f"{value:,.2f}" if cents else f"{value:,.0f}"
+        return str(value)
+
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    rows = [
+        "| " + " | ".join(cell(c, v) for c, v in zip(frame.columns, row, strict=True)) + " |"
+        for row in frame.itertuples(index=False)
+    ]
+    return "\n".join([header, rule, *rows])
