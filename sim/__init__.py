@@ -26,7 +26,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim import maps, plots, report
-from sim.checks import DeprecatedRegionWarning, ScenarioError
+from sim.checks import DeprecatedRegionWarning, ScenarioError, ScenarioWarning
 from sim.engine import ENGINES, Estimate, simulate
 from sim.scenario import Scenario, build_scenario
 from sim.scenario_files import load_scenario
@@ -44,6 +44,7 @@ __all__ = [
     "Result",
     "Scenario",
     "ScenarioError",
+    "ScenarioWarning",
     "build_scenario",
     "estimate",
     "load_scenario",

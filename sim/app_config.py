@@ -109,13 +109,7 @@ class App(Strict):
     @field_validator("vm")
     @classmethod
     def _vm(cls, value: str) -> str:
-        presets = sorted(set(machine_prices()["preset"]))
-        if value not in presets:
-            hint = did_you_mean(value, presets)
-            raise ValueError(
-                f"{value!r} is not a Fly Machine preset{hint}; allowed: {', '.join(presets)}"
-            )
-        return value
+        return machine_preset(value)
 
     @model_validator(mode="after")
     def _limits(self):
@@ -138,8 +132,7 @@ class App(Strict):
     @property
     def ram_mb(self) -> int:
         """A Machine's RAM [MB]: memory_mb, else the preset's smallest size."""
-        presets = machine_prices()
-        return self.memory_mb or int(presets.loc[presets["preset"] == self.vm, "memory_mb"].min())
+        return ram_mb(self.vm, self.memory_mb)
 
     def machines_in(self, region_set: tuple[str, ...]) -> list[int]:
         """Machines in each region of a set, in the set's order."""
@@ -150,15 +143,38 @@ class App(Strict):
 
     @model_validator(mode="after")
     def _memory(self):
-        if self.memory_mb is None:
-            return self
-        rows = machine_prices()[machine_prices()["preset"] == self.vm]
-        cpus, kind = int(rows["cpus"].iloc[0]), rows["cpu_kind"].iloc[0]
-        low, high = int(rows["memory_mb"].min()), cpus * (2048 if kind == "shared" else 8192)
-        step = 256 if kind == "shared" else 2048  # Fly machine sizing rules (fly.md 2.1)
-        if not low <= self.memory_mb <= high or self.memory_mb % step:
-            raise ValueError(
-                f"app.memory_mb: {self.memory_mb} is not allowed for {self.vm}; "
-                f"use a multiple of {step} from {low} to {high}"
-            )
+        check_memory(self.vm, self.memory_mb, "app.memory_mb")
         return self
+
+
+def machine_preset(value: str) -> str:
+    """A Fly Machine preset name, or a ValueError listing them."""
+    presets = sorted(set(machine_prices()["preset"]))
+    if value not in presets:
+        hint = did_you_mean(value, presets)
+        raise ValueError(
+            f"{value!r} is not a Fly Machine preset{hint}; allowed: {', '.join(presets)}"
+        )
+    return value
+
+
+def ram_mb(vm: str, memory_mb: int | None) -> int:
+    """A Machine's RAM [MB]: ``memory_mb``, else the preset's smallest size."""
+    presets = machine_prices()
+    return memory_mb or int(presets.loc[presets["preset"] == vm, "memory_mb"].min())
+
+
+def check_memory(vm: str, memory_mb: int | None, field: str) -> None:
+    """Refuse a memory size the preset cannot have (Fly's sizing rules: shared vCPUs take
+    256 MB steps up to 2 GB each, performance vCPUs 2 GB steps up to 8 GB each)."""
+    if memory_mb is None:
+        return
+    rows = machine_prices()[machine_prices()["preset"] == vm]
+    cpus, kind = int(rows["cpus"].iloc[0]), rows["cpu_kind"].iloc[0]
+    low, high = int(rows["memory_mb"].min()), cpus * (2048 if kind == "shared" else 8192)
+    step = 256 if kind == "shared" else 2048
+    if not low <= memory_mb <= high or memory_mb % step:
+        raise ValueError(
+            f"{field}: {memory_mb} is not allowed for {vm}; "
+            f"use a multiple of {step} from {low} to {high}"
+        )

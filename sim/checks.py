@@ -20,7 +20,11 @@ class ScenarioError(ValueError):
     """Bad input: the message names the field, the value and what is allowed, in one line."""
 
 
-class DeprecatedRegionWarning(UserWarning):
+class ScenarioWarning(UserWarning):
+    """A scenario that runs, but not quite as written: the command line prints it once."""
+
+
+class DeprecatedRegionWarning(ScenarioWarning):
     """A region Fly.io deprecated in 2025: existing Machines run, new ones cannot be created."""
 
 

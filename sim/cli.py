@@ -15,8 +15,9 @@ from tqdm import tqdm
 
 import sim
 from sim import outputs, tables
-from sim.checks import ScenarioError
-from sim.cli_reference import FORMAT, calibrate, regions_command, rtt
+from sim.checks import ScenarioError, ScenarioWarning
+from sim.cli_reference import FORMAT, calibrate, databases_command, regions_command, rtt
+from sim.database_notes import database_notes
 from sim.replications import replicate
 from sim.scenario_files import load_scenario, load_setting
 from sim.search import OBJECTIVES
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("always", sim.DeprecatedRegionWarning)
+            warnings.simplefilter("always", ScenarioWarning)
             warnings.showwarning = show_once
             cli.main(args=argv, prog_name="globalness", standalone_mode=False)
     except ScenarioError as error:
@@ -179,6 +180,8 @@ def run(
     ) as bar:  # fmt: skip
         result = sim.run(loaded, engine=engine, progress=bar.update, allow_large=yes)
     note(tables.engine_note(result))
+    for line in database_notes(loaded):
+        note(line)
     if format_ == "csv":
         click.echo(tables.summary_csv(result), nl=False)
     elif format_ == "json":
@@ -377,5 +380,5 @@ def validate(scenario: Path, region_sets: tuple[str, ...], **overrides) -> None:
     )
 
 
-for command in (rtt, calibrate, regions_command):
+for command in (rtt, calibrate, regions_command, databases_command):
     cli.add_command(command)

@@ -1,5 +1,6 @@
 """The commands that need no scenario: `rtt` and `calibrate` (the latency model), `regions`
-(the Fly.io region table); registered on the `globalness` group by sim.cli."""
+(the Fly.io region table) and `databases` (the database catalogue); registered on the
+`globalness` group by sim.cli."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import pandas as pd
 from pydantic import ValidationError
 
 from sim import calibration, outputs
-from sim.checks import ScenarioError, one_line
-from sim.data import regions
+from sim.checks import ScenarioError, did_you_mean, one_line
+from sim.data import database_products, database_replica_prices, regions
+from sim.databases import REPLICA_KINDS, plans_of, sites_of
 from sim.network import internet_rtt_ms, route_km
 from sim.network_config import Network
 
@@ -210,3 +212,77 @@ def regions_command(show_all: bool, format_: str) -> None:
         click.echo(shown.reset_index().to_json(orient="records", indent=1))
     else:
         click.echo(shown.to_string())
+
+
+@click.command(name="databases")
+@click.argument("product_code", required=False, metavar="PRODUCT")
+@FORMAT
+def databases_command(product_code: str | None, format_: str) -> None:
+    """The databases a Fly app can buy: where each runs, its read replicas, plans and prices.
+
+    With PRODUCT, its plans, then (on stderr for csv and json) where it runs.
+
+    \b
+    Examples:
+      globalness databases
+      globalness databases neon
+      globalness databases supabase --format csv > supabase-plans.csv
+    """
+    table = database_products()
+    if product_code is None:
+        shown = catalogue_table()
+    elif product_code not in table.index:
+        hint = did_you_mean(product_code, table.index)
+        raise ScenarioError(
+            f"PRODUCT: {product_code!r} is not a database product{hint}; "
+            f"allowed: {', '.join(table.index)}"
+        )
+    else:
+        plans = plans_of(product_code).dropna(axis=1, how="all")
+        shown = plans.drop(columns=["product", "source", "notes", "date"])
+    if format_ == "csv":
+        click.echo(shown.to_csv(), nl=False)
+    elif format_ == "json":
+        click.echo(shown.reset_index().to_json(orient="records", indent=1))
+    else:
+        click.echo(shown.to_string())
+    if product_code is not None:
+        row = table.loc[product_code]
+        click.echo(
+            f"\n{row['name']}: runs in {' '.join(sites_of(product_code))}\n"
+            f"read replicas in other regions: {REPLICA_KINDS[row['replicas']]}\n"
+            f"idle: {row['scale_to_zero']}; free tier: {row['free_tier']}; {row['support']}\n"
+            f"prices as of {plans_of(product_code)['date'].max()}; sources: data/README.md",
+            err=format_ != "table",
+        )
+        replicas = database_replica_prices()
+        replicas = replicas[replicas["plan"].isin(plans_of(product_code).index)]
+        if len(replicas):
+            click.echo(
+                "\none read replica in another region [USD/month]:\n"
+                + replicas.drop(columns=["source", "notes", "date"]).to_string(index=False),
+                err=format_ != "table",
+            )
+
+
+def catalogue_table() -> pd.DataFrame:
+    """One row per product: where it runs, its read replicas, its cheapest always-on plan."""
+    rows = {}
+    for code, row in database_products().iterrows():
+        plans = plans_of(code)
+        paid = plans[~plans["hard_limits"]]
+        cheapest = paid["usd_month"].idxmin()
+        where = {"fly": "Fly regions"}.get(row["provider"], f"{row['provider']} regions")
+        places = (
+            "any Fly region" if row["fly_regions"] == "any" else f"{len(sites_of(code))} {where}"
+        )
+        rows[code] = {
+            "runs in": places,
+            "replicas elsewhere": REPLICA_KINDS[row["replicas"]],
+            "cheapest paid plan": f"{cheapest} ${paid.at[cheapest, 'usd_month']:,.2f}",
+            "free plan": "yes" if plans["hard_limits"].any() else "no",
+            "Fly supports it": {"fly-mpg": "yes", "fly-postgres": "no", "litefs": "no"}.get(
+                code, "third party"
+            ),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("product")

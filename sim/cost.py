@@ -1,51 +1,20 @@
 """Monthly cost of a region set on Fly.io, or of an alternative host: compute, storage, egress,
-database and IPv4.
+the database's compute, storage and transfer, and IPv4.
 
 Prices come from dated data files (data/README.md); a month is Fly's 30-day billing month.
 """
 
 from __future__ import annotations
 
-from functools import cache
-
 import numpy as np
 import pandas as pd
 
-from sim.data import (
-    alternative_plans,
-    database_plans,
-    egress_prices,
-    machine_prices,
-    rates,
-    regions,
-)
+from sim.data import alternative_plans, egress_prices, rates, regions
+from sim.database_cost import ITEMS, database_bill, use_of
+from sim.databases import on_fly
+from sim.deployment import deployment
+from sim.fly_prices import BYTES_PER_GB, SECONDS_PER_MONTH, machine_usd_month
 from sim.scenario import Scenario
-
-SECONDS_PER_MONTH = 30 * 24 * 3600  # Fly.io prices a month as 30 days (fly.io/docs/about/pricing)
-BYTES_PER_GB = 1e9
-
-
-@cache
-def machine_usd_month(vm: str, memory_mb: int | None, region: str) -> float:
-    """Price of one Machine started all month [USD] in a region.
-
-    The preset's listed price when its RAM is a listed size, else the smallest listed size
-    plus extra RAM at the listed $/GB-month; times the region's price multiplier.
-    """
-    presets = machine_prices()
-    rows = presets[presets["preset"] == vm]
-    smallest = rows.loc[rows["memory_mb"].idxmin()]
-    memory_mb = memory_mb or int(smallest["memory_mb"])
-    listed = rows[rows["memory_mb"] == memory_mb]
-    if len(listed):
-        iad_usd = float(listed["usd_per_second"].iloc[0]) * SECONDS_PER_MONTH
-    else:
-        extra_gb = max(0, memory_mb - int(smallest["memory_mb"])) / 1024
-        iad_usd = (
-            float(smallest["usd_per_second"]) * SECONDS_PER_MONTH
-            + extra_gb * rates()["extra_ram_gb_month"]
-        )
-    return iad_usd * float(regions().at[region, "price_multiplier"])
 
 
 def compute_usd_month(vm: str, memory_mb: int | None, machines: dict[str, float]) -> float:
@@ -94,74 +63,24 @@ def storage_usd_month(machines: pd.DataFrame, rootfs_gb: float, volume_gb: float
     )
 
 
-def database_usd_month(
-    plan: str, storage_gb: float, replicas: int, replica_usd_month: float | None
-) -> float:
-    """The database plan [USD/month]: its price, storage above what it includes, and each read
-    replica (the plan's price and storage again unless ``replica_usd_month`` is given)."""
-    row = database_plans().loc[plan]
-    one = (
-        row["usd_month"]
-        + max(0.0, storage_gb - row["included_storage_gb"]) * row["storage_usd_gb_month"]
-    )
-    return float(one + replicas * (one if replica_usd_month is None else replica_usd_month))
-
-
-def database_traffic_usd_month(
-    cross_region_queries_per_month: float,
-    query_kb: float,
-    writes_per_month: float,
-    replicas: int,
-    replication_kb_per_write: float,
-    db_region: str,
-) -> float:
-    """Private-network transfer [USD/month] out of the database's region: query results to
-    Machines in other regions, and each write's log to every replica. Fly bills cross-region
-    private traffic (fly.md 2.5); a managed database outside Fly bills its own transfer."""
-    if db_region not in regions().index:
-        return 0.0
-    group = regions().at[db_region, "egress_group"]
-    gb = (
-        (
-            cross_region_queries_per_month * query_kb
-            + writes_per_month * replicas * replication_kb_per_write
-        )
-        * 1000
-        / BYTES_PER_GB
-    )
-    return float(gb * egress_prices().at[group, "private_usd_per_gb"])
-
-
-def fly_bill(
-    scenario: Scenario, region_set: tuple[str, ...], ok: pd.DataFrame, machines: pd.DataFrame
-) -> pd.Series:
-    """Itemised monthly bill [USD] of a region set on Fly.io, from its ok requests (a sample of
-    the month's traffic) and its Machines' running time."""
-    app, database, workload = scenario.app, scenario.database, scenario.workload
+def fly_bill(scenario: Scenario, name: str, ok: pd.DataFrame, machines: pd.DataFrame) -> pd.Series:
+    """Itemised monthly bill [USD] of region-set candidate ``name`` on Fly.io, from its ok
+    requests (a sample of the month's traffic) and its Machines' running time; its database
+    as its product prices it (sim.database_cost)."""
+    app, workload = scenario.app, scenario.workload
+    region_set, database = scenario.candidates[name], scenario.database_of(name)
     per_month = workload.rate_rps * SECONDS_PER_MONTH
     started = (machines["running_s"] / machines["duration_s"]).groupby(machines["region"]).sum()
-    db_region = scenario.database_region
-    replicas = scenario.replicas_in(region_set) - {db_region}
-    served = ok["served_region"]
-    places, at = served.cat.categories.to_numpy(), served.cat.codes.to_numpy()
-    write = (ok["kind"] == "write").to_numpy()
-    crosses = (places != db_region)[at] & (write | ~np.isin(places, list(replicas))[at])
-    queries = np.where(write, database.queries_per_write, database.queries_per_read)
+    layout = scenario.layout(name)
+    counts = machines["region"].value_counts().to_dict() if len(machines) else {}
+    use = use_of(ok, layout, region_set, database, per_month, counts)
     items = {
         "compute_usd_month": compute_usd_month(app.vm, app.memory_mb, started.to_dict()),
         "storage_usd_month": storage_usd_month(machines, app.rootfs_gb, app.volume_gb),
-        "egress_usd_month": egress_usd_month(ok["edge"], served, per_month, workload.response_kb)
-        + database_traffic_usd_month(
-            per_month * float((queries * crosses).mean()) if len(ok) else 0.0,
-            database.query_kb,
-            per_month * workload.write_share,
-            len(replicas),
-            database.replication_kb_per_write,
-            db_region,
+        "egress_usd_month": egress_usd_month(
+            ok["edge"], ok["served_region"], per_month, workload.response_kb
         ),
-        "database_usd_month": database_usd_month(
-            database.plan_or_default, database.storage_gb, len(replicas), database.replica_usd_month
-        ),
+        **database_bill(database, layout, use),
         "ipv4_usd_month": rates()["dedicated_ipv4_month"] if app.dedicated_ipv4 else 0.0,
     }
     return with_total(items)
@@ -178,24 +97,27 @@ def alternative_plan(site: str, memory_mb: int) -> pd.Series:
     return (fits if len(fits) else here.nlargest(1, "ram_gb")).sort_values("usd_month").iloc[0]
 
 
-def alternative_bill(scenario: Scenario, site: str) -> pd.Series:
+def alternative_bill(scenario: Scenario, site: str, ok: pd.DataFrame) -> pd.Series:
     """Itemised monthly bill [USD] of one always-on server at an alternative host: its plan
-    and account fee, response egress above what the plan includes, and a managed database
-    when the scenario's database is outside Fly (a Fly database runs beside the app, on the
-    same server, at no extra price: assumption)."""
-    app, database, workload = scenario.app, scenario.database, scenario.workload
+    and account fee, response egress above what the plan includes, and the database: none
+    when it runs on the server (a Fly product's software on the box: assumption), else the
+    external product's bill with every query from the server."""
+    app, workload = scenario.app, scenario.workload
     plan = alternative_plan(site, app.ram_mb)
-    egress_gb = workload.rate_rps * SECONDS_PER_MONTH * workload.response_kb * 1000 / BYTES_PER_GB
+    per_month = workload.rate_rps * SECONDS_PER_MONTH
+    egress_gb = per_month * workload.response_kb * 1000 / BYTES_PER_GB
+    database = scenario.database_of(site)
+    deployed = deployment(scenario, site)
+    database_items = dict.fromkeys(ITEMS, 0.0)
+    if not on_fly(database.product_code):
+        use = use_of(ok, deployed.layout, (site,), database, per_month, {site: 1})
+        database_items = database_bill(database, deployed.layout, use)
     items = {
         "compute_usd_month": float(plan["usd_month"] + plan["fee_usd_month"]),
         "storage_usd_month": 0.0,
         "egress_usd_month": max(0.0, egress_gb - plan["included_egress_gb"])
         * plan["egress_usd_gb"],
-        "database_usd_month": database_usd_month(
-            database.plan_or_default, database.storage_gb, 0, None
-        )
-        if database.provider != "fly-mpg"
-        else 0.0,
+        **database_items,
         "ipv4_usd_month": 0.0,
     }
     return with_total(items)

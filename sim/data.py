@@ -41,9 +41,27 @@ def regions() -> pd.DataFrame:
 
 @cache
 def database_sites() -> pd.DataFrame:
-    """Managed database regions outside Fly (Neon, Supabase, PlanetScale), indexed by
-    ``provider:region`` (e.g. ``neon:aws-us-east-1``): city, country, lat, lon [deg]."""
+    """Database regions outside Fly (Neon, Supabase, PlanetScale, Turso), indexed by
+    ``provider:region`` (e.g. ``neon:aws-us-east-1``): provider, region, city, country, lat,
+    lon [deg], status (active|deprecated), egress_usd_gb (a regional overage rate, or NaN)."""
     return pd.read_csv(data_path("database_regions.csv")).set_index("site")
+
+
+@cache
+def database_products() -> pd.DataFrame:
+    """The database products a Fly app can use, indexed by product code (``fly-mpg``...):
+    name, engine, provider, fly_regions, replicas, path, default_plan and what the catalogue
+    says of idle billing, support and free tiers."""
+    return pd.read_csv(data_path("database_products.csv"), keep_default_na=False).set_index(
+        "product"
+    )
+
+
+@cache
+def database_replica_prices() -> pd.DataFrame:
+    """What one read replica in another region costs per plan and site (``*``: any site):
+    usd_month, storage_factor, min_storage_gb, storage_usd_gb_month."""
+    return pd.read_csv(data_path("database_replica_prices.csv"))
 
 
 @cache
@@ -63,10 +81,12 @@ def alternative_plans() -> pd.DataFrame:
 
 @cache
 def database_plans() -> pd.DataFrame:
-    """Database price plans (Fly Managed Postgres, Neon, Supabase, PlanetScale, self-hosted),
-    indexed by ``provider:plan``: provider, usd_month, storage_usd_gb_month,
-    included_storage_gb, egress_usd_gb, included_egress_gb."""
-    return pd.read_csv(data_path("database_plans.csv")).set_index("plan")
+    """Database plans, indexed by ``product:plan``: product, usd_month, storage, transfer and
+    free-tier limits, Neon's compute units, Turso's rows and sync, Fly Postgres presets
+    (data/README.md gives every column)."""
+    table = pd.read_csv(data_path("database_plans.csv")).set_index("plan")
+    table["hard_limits"] = table["hard_limits"].astype(bool)
+    return table
 
 
 @cache

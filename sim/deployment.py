@@ -1,9 +1,14 @@
-"""How a candidate runs: a region set on Fly.io, or an alternative host's one server."""
+"""How a candidate runs: a region set on Fly.io, or an alternative host's one server, with
+its database laid out as it is sold."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sim.app_config import App
 from sim.data import regions
+from sim.database_config import Database, Layout
+from sim.databases import LOCAL, on_fly
 from sim.routing import edge_sites
 from sim.scenario import Scenario
 
@@ -16,15 +21,33 @@ ONE_SERVER = {  # an alternative host: one server, always on, no proxy limits
 }
 
 
-def deployment(scenario: Scenario, name: str) -> tuple[App, list[str], str, frozenset[str]]:
-    """How candidate ``name`` runs: its app, the edge sites anycast reaches, the database's
-    region, and the regions with a read replica. An alternative host
-    is ONE_SERVER with its own site as the only edge and its database on the box (unless the
-    scenario's database is a managed one)."""
-    region_set, db_region = scenario.candidates[name], scenario.database_region
+@dataclass(frozen=True)
+class Deployment:
+    """A candidate as it runs: its app, the edge sites anycast reaches, its database and the
+    database's layout in its regions."""
+
+    app: App
+    edges: list[str]
+    database: Database
+    layout: Layout
+
+    @property
+    def places(self) -> set[str]:
+        """Every site it uses: edges, regions, the database's primary and replicas."""
+        reads = {site for site in self.layout.reads if site != LOCAL}
+        return {*self.edges, self.layout.primary, *self.layout.replicas, *reads}
+
+
+def deployment(scenario: Scenario, name: str) -> Deployment:
+    """How candidate ``name`` runs. An alternative host is ONE_SERVER with its own site as the
+    only edge; a database of a Fly product runs on the server itself (assumption: the same
+    software on the box), an external one where the scenario places it, without replicas."""
+    region_set, database = scenario.candidates[name], scenario.database_of(name)
     if name in scenario.alternatives:
         app = scenario.app.model_copy(update=ONE_SERVER | {"primary_region": name})
-        return app, list(region_set), db_region if ":" in db_region else name, frozenset()
+        code, plan = database.product_code, database.plan_code
+        primary = name if on_fly(code) else database.placed(scenario.app.primary_region)[0]
+        layout = Layout(code, plan, primary, (name,), (primary,), ())
+        return Deployment(app, [name], database, layout)
     edges = edge_sites(regions(), region_set, scenario.network.edges)
-    replicas = scenario.replicas_in(region_set) - {db_region}
-    return scenario.app, edges, db_region, replicas
+    return Deployment(scenario.app, edges, database, scenario.layout(name))

@@ -40,12 +40,13 @@ class Draws:
 
     replication: int
     users: pd.DataFrame
-    places: list[str]  # every site the candidates use: edges, regions, database regions
+    places: list[str]  # every site the candidates use: edges, regions, database sites
     lat: np.ndarray  # of each place
     lon: np.ndarray
     continent: np.ndarray
     route_km: np.ndarray  # (users, places): from each user to each place
     site_rtt_ms: np.ndarray  # (places, places): median backbone RTT
+    site_internet_ms: np.ndarray  # (places, places): median RTT over the public internet
     site_km: np.ndarray  # (places, places): great-circle distance
     missed: np.ndarray  # per user: anycast lands on a farther edge
     t_s: np.ndarray  # when the user sends it [s], ascending
@@ -123,9 +124,8 @@ def draw(scenario: Scenario, replication: int = 0) -> Draws:
     needs_primary = write | reads_after_write(t_s, user, write, db.read_your_writes_s)
     group, groups = Groups.of(user, write, needs_primary, new_connection, len(users), scenario)
     places = set()
-    for name, region_set in scenario.candidates.items():
-        _, edges, db_region, _ = deployment(scenario, name)
-        places |= {*edges, *region_set, db_region}
+    for name in scenario.candidates:
+        places |= deployment(scenario, name).places
     places = sorted(places)
     table = sites().loc[places]
     return Draws(
@@ -137,6 +137,7 @@ def draw(scenario: Scenario, replication: int = 0) -> Draws:
         continent=table["continent"].to_numpy(),
         route_km=user_route_km(users, sites(), places, net),
         site_rtt_ms=site_rtt_matrix(sites(), places, places, net),
+        site_internet_ms=site_rtt_matrix(sites(), places, places, net, internet=True),
         site_km=site_distance_km(sites(), places, places),
         missed=rng["anycast"].random(len(users)) < net.anycast_miss_share,
         t_s=t_s,

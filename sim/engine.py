@@ -155,7 +155,7 @@ def simulate(
             Estimate(n, n / REQUESTS_PER_S["des"], 0).check()  # memory is engine-blind
         served = fleet.run(plan, progress) if chosen == "des" else analytic(plan, progress)
         rows = {column: values[k * n : (k + 1) * n] for column, values in columns.items()}
-        fill_log(plan, served, scenario.database.replication_lag_ms, rows)
+        fill_log(plan, served, scenario.database_of(name).replication_lag_ms, rows)
         machine_table = pd.DataFrame(served.machines)
         machine_table.insert(0, "region_set", name)
         machine_table["region"] = np.asarray(plan.region_set)[machine_table["region"]]
@@ -171,14 +171,13 @@ def simulate(
 
 def needs_des(scenario: Scenario, name: str) -> list[str]:
     """What in candidate ``name`` only the DES models: a hard limit, autostop, outages."""
-    app, edges, db_region, _ = deployment(scenario, name)
-    reasons = []
+    deployed = deployment(scenario, name)
+    app, reasons = deployed.app, []
     if app.hard_limit is not None:
         reasons.append(f"app.hard_limit {app.hard_limit}")
     if app.auto_stop != "off":
         reasons.append(f"app.auto_stop {app.auto_stop}")
-    places = {*edges, *scenario.candidates[name], db_region}
-    down = sorted({fault.region for fault in scenario.faults} & places)
+    down = sorted({fault.region for fault in scenario.faults} & deployed.places)
     if down:
         reasons.append(f"faults in {', '.join(down)}")
     return reasons
@@ -266,7 +265,7 @@ def last_done_ms(plan: Plan) -> float:
     )
     longest_ms = sum(
         share * (leg.floor_ms + leg.excess_ms * jitter.max()) for leg, jitter, share in legs
-    ).max() + (draws.app_ms.max() + draws.db_service_ms.max())
+    ).max() + (draws.app_ms.max() + plan.db_service_ms.max())
     last = len(ok) - 1 - int(ok[::-1].argmax())
     first = np.searchsorted(t_s, t_s[last] - (longest_ms + 1) / 1000)  # 1 ms for rounding
     rows = np.arange(first, last + 1)
@@ -274,7 +273,7 @@ def last_done_ms(plan: Plan) -> float:
     done_ms = (
         t_s[rows] * 1000
         + sum(share * plan.sample(leg, jitter, rows) for leg, jitter, share in legs)
-        + (draws.app_ms[rows] + draws.db_service_ms[rows])
+        + (draws.app_ms[rows] + plan.db_service_ms[rows])
     )
     return float(done_ms.max())
 
@@ -312,7 +311,7 @@ def fill_log(plan: Plan, served: Served, lag_ms: float, out: dict[str, np.ndarra
         out["edge_worker_ms"][spilled], out["db_ms"][spilled] = worker_ms, path_ms
         if at_primary is not None:
             at_primary[spilled] = at_primary_there
-    out["db_ms"] += draws.db_service_ms
+    out["db_ms"] += plan.db_service_ms
     out["app_ms"][:] = draws.app_ms
     waits = {"queue_ms": served.queue_ms, "cold_start_ms": served.cold_start_ms}
     for name, wait_ms in waits.items():

@@ -280,7 +280,7 @@ def run(plan: Plan, progress: Callable[[int], object] | None = None) -> Served:
     worker_ms, at_primary, path_ms = plan.to_target
     columns = (
         plan.edge, plan.target, plan.replayed, plan.replay_ms, worker_ms, plan.draws.app_ms,
-        plan.draws.db_service_ms, path_ms, at_primary,
+        plan.db_service_ms, path_ms, at_primary,
     )  # the arguments of request() after i, in its order  # fmt: skip
 
     def source():

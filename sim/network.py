@@ -1,9 +1,11 @@
 """Round-trip times: medians along real routes, and per-request samples with a tail.
 
-Two kinds of path (constants, their fits and sources in docs/model.md and docs/validation.md):
+Three kinds of path (constants, their fits and sources in docs/model.md and docs/validation.md):
 
 * provider backbone, site to site: overhead + route km / fibre speed, both ways;
-* public internet, user to edge: access latency + route km x internet inflation / fibre speed.
+* public internet, user to edge: access latency + route km x internet inflation / fibre speed;
+* public internet, data centre to data centre (a Machine to an external database): overhead +
+  route km x internet inflation / fibre speed.
 
 Routes follow the hub graph of sim.paths. Every sample is at least the physics floor,
 2 x great-circle km / 200 km per ms, because no route is shorter than the great circle.
@@ -30,6 +32,15 @@ def backbone_rtt_ms(route_km, distance_km, network: Network):
     """Median RTT [ms] between two sites over the provider backbone, given the route [km]."""
     model = network.model
     wide = model.overhead_ms + floor_rtt_ms(route_km)
+    return np.where(np.asarray(distance_km) < SAME_SITE_KM, network.same_region_rtt_ms, wide)
+
+
+def datacentre_internet_rtt_ms(route_km, distance_km, network: Network):
+    """Median RTT [ms] between two data centres over the public internet, given the route
+    [km]: the backbone's fixed cost plus the route inflated by the internet's detours (a
+    Machine querying a database at another provider). The same site: same_region_rtt_ms."""
+    model = network.model
+    wide = model.overhead_ms + model.internet_inflation * floor_rtt_ms(route_km)
     return np.where(np.asarray(distance_km) < SAME_SITE_KM, network.same_region_rtt_ms, wide)
 
 
@@ -60,8 +71,12 @@ def route_km(lat1, lon1, country1, lat2, lon2, country2, network: Network, matri
     )
 
 
-def site_rtt_ms(lat1, lon1, country1, lat2, lon2, country2, network: Network, matrix: bool = False):
-    """Median backbone RTT [ms] between sites (pairwise, or as a matrix)."""
+def site_rtt_ms(
+    lat1, lon1, country1, lat2, lon2, country2, network: Network, matrix: bool = False,
+    internet: bool = False,
+):  # fmt: skip
+    """Median RTT [ms] between sites (pairwise, or as a matrix): over the provider backbone,
+    or over the public ``internet`` (`datacentre_internet_rtt_ms`)."""
     km = route_km(lat1, lon1, country1, lat2, lon2, country2, network, matrix)
     if matrix:
         distance_km = haversine_km(
@@ -72,4 +87,6 @@ def site_rtt_ms(lat1, lon1, country1, lat2, lon2, country2, network: Network, ma
         )
     else:
         distance_km = haversine_km(lat1, lon1, lat2, lon2)
+    if internet:
+        return datacentre_internet_rtt_ms(km, distance_km, network)
     return backbone_rtt_ms(km, distance_km, network)

@@ -19,6 +19,9 @@ import numpy as np
 import pandas as pd
 
 from sim.app_config import App
+from sim.data import database_plans
+from sim.database_config import NEON_SUSPEND_S, Database, Layout
+from sim.databases import LOCAL
 from sim.deployment import deployment
 from sim.draws import Draws, Groups, totals
 from sim.geo import haversine_km
@@ -47,10 +50,13 @@ class Paths:
     worker_excess_ms: np.ndarray  # (edges, regions): median - floor
     db_floor_ms: np.ndarray  # (regions,) to the primary database
     db_excess_ms: np.ndarray
+    read_floor_ms: np.ndarray  # (regions,) to where the region's reads go (primary or copy)
+    read_excess_ms: np.ndarray
     region_order: list[list[int]]  # per edge: regions of the set, closest first
     closest: np.ndarray  # (edges,) the first of region_order
-    has_replica: np.ndarray  # (regions,) bool
-    same_region_ms: float
+    has_replica: np.ndarray  # (regions,) bool: its reads go to a copy, not to the primary
+    connect_rtts: int  # round trips each request spends opening a connection (0: pooled)
+    commit_ms: float  # added to each write's queries (Turso's diskless commits)
 
 
 @dataclass(frozen=True)
@@ -90,8 +96,9 @@ class Plan:
     region_set: tuple[str, ...]
     edges: list[str]  # the sites anycast can land on (`Routes.edge` indexes them)
     app: App  # as deployed (an alternative host: ONE_SERVER)
-    db_region: str
+    db_region: str  # the primary database's site
     db_connections: int
+    db_service_ms: np.ndarray  # each request's queries' service time, with any resume [ms]
     paths: Paths
     outages: Outages
     draws: Draws
@@ -185,10 +192,14 @@ def legs_toward(paths: Paths, groups: Groups, group, edge, scale, region):
         worker_excess = np.where(region == paths.closest[edge], scaled, worker_excess)
     at_primary = groups.needs_primary[group] | ~paths.has_replica[region]
     queries = groups.queries[group]
-    query_floor = queries * np.where(
-        at_primary, paths.db_floor_ms[region], np.float32(paths.same_region_ms)
+    trips = queries + np.float32(paths.connect_rtts) * (queries > 0)
+    query_floor = trips * np.where(
+        at_primary, paths.db_floor_ms[region], paths.read_floor_ms[region]
     )
-    query_excess = queries * np.where(at_primary, paths.db_excess_ms[region], np.float32(0))
+    query_floor += np.float32(paths.commit_ms) * groups.write[group]
+    query_excess = trips * np.where(
+        at_primary, paths.db_excess_ms[region], paths.read_excess_ms[region]
+    )
     return worker_floor, worker_excess, at_primary, query_floor, query_excess
 
 
@@ -215,29 +226,38 @@ def plan_requests(scenario: Scenario, name: str, draws: Draws) -> Plan:
     different routes over time, so routes are the groups split by edge and first region."""
     net, users, groups = scenario.network, draws.users, draws.groups
     region_set = scenario.candidates[name]
-    app, edges, db_region, replicas = deployment(scenario, name)
+    deployed = deployment(scenario, name)
+    app, edges, layout = deployed.app, deployed.edges, deployed.layout
     outages = Outages.from_faults(scenario.faults)
 
     # Anycast: each user's edges, best first; a user whose edge is down lands on the next one.
-    at_edge, at_region, at_db = draws.at(edges), draws.at(region_set), draws.at([db_region])
+    at_edge, at_region = draws.at(edges), draws.at(region_set)
     route_km = draws.route_km[:, at_edge]
     ranked = anycast_ranking(route_km, draws.continent[at_edge], draws.missed)
     edge_region = draws.site_rtt_ms[np.ix_(at_edge, at_region)]
     order = region_order(edge_region)
     closest = np.array([regions_by_rtt[0] for regions_by_rtt in order])
     worker_floor_ms = floor_rtt_ms(draws.site_km[np.ix_(at_edge, at_region)])
-    db_median_ms = draws.site_rtt_ms[at_region, at_db[0]]
-    db_floor_ms = floor_rtt_ms(draws.site_km[at_region, at_db[0]])
+    db_floor_ms, db_excess_ms = database_legs(
+        draws, region_set, layout, [layout.primary] * len(at_region)
+    )
+    read_floor_ms, read_excess_ms = database_legs(draws, region_set, layout, layout.reads)
+    faster = read_floor_ms + read_excess_ms < db_floor_ms + db_excess_ms  # a copy never slows
     paths = Paths(
         edge_region_ms=edge_region.astype(np.float32),
         worker_floor_ms=worker_floor_ms.astype(np.float32),
         worker_excess_ms=(edge_region - worker_floor_ms).astype(np.float32),
-        db_floor_ms=db_floor_ms.astype(np.float32),
-        db_excess_ms=(db_median_ms - db_floor_ms).astype(np.float32),
+        db_floor_ms=db_floor_ms,
+        db_excess_ms=db_excess_ms,
+        read_floor_ms=read_floor_ms,
+        read_excess_ms=read_excess_ms,
         region_order=order,
         closest=closest,
-        has_replica=np.array([code in replicas for code in region_set]),
-        same_region_ms=net.same_region_rtt_ms,
+        has_replica=np.array([site != layout.primary for site in layout.reads]) & faster,
+        connect_rtts=0 if deployed.database.pooling else deployed.database.connect_rtts,
+        commit_ms=float(database_plans().at[layout.plan, "commit_ms"])
+        if layout.product == "turso"
+        else 0.0,
     )
 
     # User to edge: median (scaled to the team's measurements) and floor per user and edge.
@@ -295,7 +315,7 @@ def plan_requests(scenario: Scenario, name: str, draws: Draws) -> Plan:
     replay_floor = paths.worker_floor_ms.ravel()[at] + np.float32(app.replay_decision_ms)
     failed = np.zeros(len(route), dtype=np.int8)
     if outages.windows:  # fails at its edge: no region up, or the primary it needs is down
-        db_down = outages.down(db_region, arrival_ms)
+        db_down = outages.down(layout.primary, arrival_ms)
         primary_down = outages.down(app.primary_region, arrival_ms)
         failed[(at_primary[route] & db_down) | (replayed[route] & primary_down)] = PRIMARY_DOWN
         failed[first[route] < 0] = REGION_DOWN
@@ -319,8 +339,9 @@ def plan_requests(scenario: Scenario, name: str, draws: Draws) -> Plan:
         region_set=region_set,
         edges=edges,
         app=app,
-        db_region=db_region,
-        db_connections=scenario.database.connections,
+        db_region=layout.primary,
+        db_connections=deployed.database.connections,
+        db_service_ms=with_resumes(draws, failed, deployed.database),
         paths=paths,
         outages=outages,
         draws=draws,
@@ -328,6 +349,38 @@ def plan_requests(scenario: Scenario, name: str, draws: Draws) -> Plan:
         route=route,
         failed=failed,
     )
+
+
+def database_legs(
+    draws: Draws, region_set: tuple[str, ...], layout: Layout, sites: list[str] | tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Floor and excess [ms] of one query's round trip from each region of the set to the
+    site given for it: over Fly's private network, or the public internet to an external
+    database; none to a copy in the Machine itself (LOCAL), nor from LiteFS's primary Machine
+    to its own file."""
+    floor = np.zeros(len(region_set), dtype=np.float32)
+    excess = np.zeros(len(region_set), dtype=np.float32)
+    matrix = draws.site_internet_ms if layout.path == "public" else draws.site_rtt_ms
+    for r, (region, site) in enumerate(zip(region_set, sites, strict=True)):
+        if site == LOCAL or (layout.path == "local" and site == region):
+            continue
+        i, j = draws.at([region, site])
+        floor[r] = floor_rtt_ms(draws.site_km[i, j])
+        excess[r] = matrix[i, j] - floor[r]
+    return floor, excess
+
+
+def with_resumes(draws: Draws, failed: np.ndarray, database: Database) -> np.ndarray:
+    """The queries' service times [ms], plus Neon's resume for the first query after the
+    compute suspended: when no request reached the database for NEON_SUSPEND_S (the run's
+    first request finds it active)."""
+    if not database.suspends:
+        return draws.db_service_ms
+    reaching = np.flatnonzero((draws.groups.queries[draws.group] > 0) & (failed == OK))
+    gaps_s = np.diff(draws.t_s[reaching], prepend=draws.t_s[reaching[:1]])
+    service_ms = draws.db_service_ms.copy()
+    service_ms[reaching[gaps_s > NEON_SUSPEND_S]] += np.float32(database.resume_ms)
+    return service_ms
 
 
 def split_routes(route: np.ndarray, by: np.ndarray, values: int):

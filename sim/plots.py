@@ -75,14 +75,17 @@ COST_ITEMS = {
     "compute_usd_month": "compute",
     "storage_usd_month": "storage",
     "egress_usd_month": "egress",
-    "database_usd_month": "database",
+    "database_compute_usd_month": "db compute",
+    "database_storage_usd_month": "db storage",
+    "database_transfer_usd_month": "db transfer",
     "ipv4_usd_month": "IPv4",
 }
 
 
 def plot_cost(summary: pd.DataFrame) -> Figure:
     """The monthly bill of each region set, stacked by item (compute, storage, egress,
-    database, IPv4), with the total and its p50 at the end of each bar."""
+    database compute, storage and transfer, IPv4), with the total and its p50 at the end of
+    each bar."""
     table = summary.set_index("region_set")
     fig = Chart(figsize=(8, 0.6 * len(table) + 2.2), layout="constrained")
     ax = fig.subplots()

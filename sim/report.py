@@ -63,16 +63,16 @@ def bills(requests: pd.DataFrame, machines: pd.DataFrame, scenario: Scenario) ->
     return pd.DataFrame(
         [
             (
-                alternative_bill(scenario, name)
+                alternative_bill(scenario, name, ok.get(name, requests.iloc[:0]))
                 if name in scenario.alternatives
                 else fly_bill(
                     scenario,
-                    codes,
+                    name,
                     ok.get(name, requests.iloc[:0]),
                     by_set.get(name, machines.iloc[:0]),
                 )
             ).rename(name)
-            for name, codes in scenario.candidates.items()
+            for name in scenario.candidates
         ]
     )
 

@@ -9,7 +9,8 @@ import pandas as pd
 
 import sim
 from sim import report
-from sim.tables import COST_ITEMS, cost_items, engine_note, shown
+from sim.database_notes import database_notes
+from sim.tables import COST_ITEMS, cost_items, database_lines, engine_note, shown
 
 
 def markdown_report(result: sim.Result, source: Path, captions: dict[str, str]) -> str:
@@ -26,8 +27,8 @@ def markdown_report(result: sim.Result, source: Path, captions: dict[str, str]) 
             "",
             f"{workload.requests:,} requests per region set at {workload.rate_rps:g} req/s, "
             f"{workload.write_share:.0%} writes; {users.count:,} users placed by `{users.where}`; "
-            f"primary region `{app.primary_region}`, writes by `{app.writes}`, database plan "
-            f"`{scenario.database.plan_or_default}`; seed {scenario.seed}.",
+            f"primary region `{app.primary_region}`, writes by `{app.writes}`; "
+            f"seed {scenario.seed}.",
             "",
             "## Verdict",
             "",
@@ -44,6 +45,11 @@ def markdown_report(result: sim.Result, source: Path, captions: dict[str, str]) 
             "## Monthly bill by item [USD]",
             "",
             markdown_table(cost_items(result.summary)),
+            "",
+            "## Database",
+            "",
+            *[f"- {line}" for line in database_lines(scenario)],
+            *[f"- {line}" for line in database_notes(scenario)],
             "",
             "## Engine",
             "",
@@ -95,10 +101,13 @@ def assumptions(scenario: sim.Scenario) -> dict[str, str]:
         "app.cold_start_s": f"{app.cold_start_s:g} s to start a stopped Machine",
         "app.rootfs_gb": f"{app.rootfs_gb:g} GB of rootfs per Machine",
         "database.query_ms": f"{database.query_ms:g} ms per query",
+        "database.query_kb": f"{database.query_kb:g} kB per query result",
         "database.storage_gb": f"{database.storage_gb:g} GB of data",
-        "database.replica_usd_month": "one more plan per read replica"
-        if database.replica_usd_month is None
-        else f"${database.replica_usd_month:,.2f} per read replica",
+        "database.replication_kb_per_write": f"{database.replication_kb_per_write:g} kB of log "
+        "per write to each copy",
+        "database.pooling": "the app keeps a connection pool"
+        if database.pooling
+        else f"each request opens a connection ({database.connect_rtts} round trips)",
         "network.new_connection_share": f"{network.new_connection_share:.0%} of requests open "
         f"a connection ({network.protocol})",
         "network.anycast_miss_share": f"{network.anycast_miss_share:.0%} of users reach a "

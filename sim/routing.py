@@ -64,12 +64,15 @@ def site_distance_km(regions: pd.DataFrame, a: list[str], b: list[str]) -> np.nd
     )  # fmt: skip
 
 
-def site_rtt_matrix(regions: pd.DataFrame, a: list[str], b: list[str], network: Network):
-    """Median backbone RTT [ms] from every site of ``a`` (rows) to every site of ``b``."""
+def site_rtt_matrix(
+    regions: pd.DataFrame, a: list[str], b: list[str], network: Network, internet: bool = False
+):
+    """Median RTT [ms] from every site of ``a`` (rows) to every site of ``b``: over the
+    provider backbone, or between data centres over the public ``internet``."""
     one, other = regions.loc[a], regions.loc[b]
     return site_rtt_ms(
         one["lat"], one["lon"], one["country"], other["lat"], other["lon"], other["country"],
-        network, matrix=True,
+        network, matrix=True, internet=internet,
     )  # fmt: skip
 
 

@@ -8,13 +8,12 @@ plain numbers are in the unit the field's name ends with.
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
-import pandas as pd
 from pydantic import (
     Field,
-    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -22,98 +21,20 @@ from pydantic import (
 )
 
 from sim.app_config import App
-from sim.checks import ScenarioError, did_you_mean, one_line, region_code, scenario_path
-from sim.data import (
-    CONTINENTS,
-    alternative_sites,
-    countries,
-    database_plans,
-    database_sites,
+from sim.checks import (
+    ScenarioError,
+    ScenarioWarning,
+    did_you_mean,
+    one_line,
+    region_code,
 )
-from sim.fields import File, Kilobytes, NonNegativeMs, PositiveMs, Seconds, Share, Strict
+from sim.data import alternative_sites
+from sim.database_config import SHARED_WITH_THE_RUN, Database, Layout
+from sim.fields import PositiveMs, Seconds, Strict
 from sim.network_config import Network
-from sim.userfiles import read_traffic
-
-MAX_REQUESTS = 10**13  # per region set; sim.run refuses large runs unless asked (engine.Estimate)
-
+from sim.workload_config import Users, Workload
 
 SET_NAME = re.compile(r"[^./\\\s][^/\\\x00-\x1f\x7f]{0,63}")  # a name cannot be a path
-
-
-class Users(Strict):
-    """Where the users are and how they connect."""
-
-    where: Literal["population"] | dict[str, Annotated[float, Field(gt=0)]] | File = Field(
-        "population",
-        description="`population` (world cities by population), a mix such as "
-        "{EU: 0.5, SA: 0.3, BR: 0.2} (continent or ISO country codes), or a CSV of your traffic: "
-        "lat,lon,weight or city,country,weight or country,weight",
-    )
-    count: int = Field(2000, ge=1, le=1_000_000, description="distinct simulated users")
-    mobile_share: Share = Field(
-        0.5, description="share of users on mobile access (assumption; the rest on broadband)"
-    )
-    _traffic: pd.DataFrame | None = PrivateAttr(None)
-
-    @field_validator("where", mode="before")
-    @classmethod
-    def _where(cls, value):
-        if isinstance(value, str) and value != "population" and not value.endswith(".csv"):
-            raise ValueError(f"{value!r} must be 'population', a mapping of shares, or a .csv file")
-        if isinstance(value, dict):
-            known = countries()
-            for key in value:
-                if key not in CONTINENTS and key not in known:
-                    raise ValueError(
-                        f"{key!r} is neither a continent ({', '.join(CONTINENTS)}) "
-                        "nor the ISO code of a country with cities of 15,000+ people"
-                    )
-        return value
-
-    @field_validator("where")
-    @classmethod
-    def _where_path(cls, value, info: ValidationInfo):
-        return scenario_path(value, info) if isinstance(value, Path) else value
-
-    @model_validator(mode="after")
-    def _load_traffic(self):
-        if isinstance(self.where, Path):
-            try:
-                self._traffic = read_traffic(self.where)
-            except ValueError as error:
-                raise ValueError(f"users.where: {error}") from None
-        return self
-
-    @property
-    def traffic(self) -> pd.DataFrame | None:
-        """The team's own traffic table (lat, lon, weight) when ``where`` is a CSV."""
-        return self._traffic
-
-    @property
-    def placement(self) -> str | dict[str, float] | pd.DataFrame:
-        """What to place users by: ``population``, a mix, or the traffic table."""
-        return self.where if self._traffic is None else self._traffic
-
-
-class Daily(Strict):
-    """Arrivals follow each user's local time of day, from a trough to an evening peak."""
-
-    peak_hour: float = Field(
-        21.0, ge=0, lt=24, description="local hour of the daily peak (assumption)"
-    )
-    trough_hour: float = Field(
-        5.0, ge=0, lt=24, description="local hour of the daily trough (assumption)"
-    )
-    peak_to_trough: float = Field(
-        2.0, ge=1.0, le=20.0, description="peak rate over trough rate (Arbor Networks: about 2)"
-    )
-    start_utc_hour: float = Field(0.0, ge=0, lt=24, description="UTC hour when the run starts")
-
-    @model_validator(mode="after")
-    def _distinct(self):
-        if self.trough_hour == self.peak_hour:
-            raise ValueError("workload.daily.trough_hour: must differ from peak_hour")
-        return self
 
 
 class Fault(Strict):
@@ -127,155 +48,6 @@ class Fault(Strict):
     @classmethod
     def _region(cls, value: str, info: ValidationInfo) -> str:
         return region_code(value, info)
-
-
-class Workload(Strict):
-    """How many requests, how fast, and what they carry."""
-
-    requests: int = Field(
-        50_000,
-        ge=1,
-        le=MAX_REQUESTS,
-        description="simulated requests per region set (or give duration_s)",
-    )
-    duration_s: Seconds | None = Field(
-        None,
-        gt=0,
-        le=366 * 86_400,
-        description="simulated time instead of requests, e.g. `24h` "
-        "(requests = rate_rps x duration)",
-    )
-    rate_rps: float = Field(50.0, gt=0, le=1e6, description="offered load [requests/s], Poisson")
-    write_share: Share = Field(0.1, description="share of requests that write")
-    response_kb: Kilobytes = Field(
-        20.0, ge=0, le=1e6, description="response body [kB]; drives egress cost (assumption)"
-    )
-    daily: Daily | None = Field(
-        None, description="follow users' local time of day (rate_rps is the mean)"
-    )
-
-    @model_validator(mode="after")
-    def _requests_from_duration(self):
-        if self.duration_s is None:
-            return self
-        requests = round(self.rate_rps * self.duration_s)
-        if "requests" in self.model_fields_set and self.requests != requests:
-            raise ValueError(
-                f"workload.duration_s: {self.duration_s:g} s at {self.rate_rps:g} req/s is "
-                f"{requests:,} requests, but requests says {self.requests:,}; give one of them"
-            )
-        if not 1 <= requests <= MAX_REQUESTS:
-            raise ValueError(
-                f"workload.duration_s: {self.duration_s:g} s at {self.rate_rps:g} req/s is "
-                f"{requests:,} requests; allowed 1 to {MAX_REQUESTS:,}"
-            )
-        self.__dict__["requests"] = requests  # derived once, while the model is being built
-        return self
-
-
-class Database(Strict):
-    """A single-region primary database, optional read replicas."""
-
-    region: str | None = Field(
-        None,
-        description="where the primary runs: a Fly region, or a managed database region such as "
-        "`neon:aws-us-east-1` or `supabase:eu-central-1`; app.primary_region if unset",
-    )
-    queries_per_read: int = Field(2, ge=0, le=1000, description="database round trips per read")
-    queries_per_write: int = Field(3, ge=0, le=1000, description="database round trips per write")
-    query_ms: NonNegativeMs = Field(
-        1.0, description="mean database time per query [ms] (assumption)"
-    )
-    connections: int = Field(20, ge=1, le=100_000, description="queries the primary serves at once")
-    replicas: Literal["all"] | list[str] = Field(
-        default_factory=list, description="regions with a read replica, or `all` regions of the set"
-    )
-    replication_lag_ms: NonNegativeMs = Field(
-        0.0, description="how far replicas trail the primary [ms] (assumption)"
-    )
-    read_your_writes_s: Seconds = Field(
-        0.0, ge=0, le=86_400,
-        description="after a write, replay that user's reads to the primary for this long [s]; "
-        "0 = off",
-    )  # fmt: skip
-    plan: str | None = Field(
-        None,
-        description="price plan (data/database_plans.csv): `fly-mpg:basic`...`fly-mpg:performance`"
-        ", `neon:launch-0.25cu`, `supabase:pro-micro`, `planetscale:ps-5`..., or `self-hosted` "
-        "(no bill of its own); unset: `fly-mpg:basic` in a Fly region, the provider's cheapest "
-        "plan in a managed region",
-    )
-    storage_gb: float = Field(
-        10.0, ge=0, le=1e6, description="database size [GB]; billed at the plan's rate (assumption)"
-    )
-    replica_usd_month: float | None = Field(
-        None,
-        ge=0,
-        le=1e6,
-        description="price of one read replica [USD/month]; unset: the plan's price (assumption: "
-        "Fly does not price cross-region replicas)",
-    )
-    replication_kb_per_write: Kilobytes = Field(
-        2.0, le=1e6,
-        description="write-ahead log a write sends to each replica [kB] (assumption)",
-    )  # fmt: skip
-    query_kb: Kilobytes = Field(
-        1.0, le=1e6,
-        description="result of one query [kB]; queries from another region cross the private "
-        "network (assumption)",
-    )  # fmt: skip
-
-    @field_validator("plan")
-    @classmethod
-    def _plan(cls, value: str | None) -> str | None:
-        if value is not None and value not in database_plans().index:
-            hint = did_you_mean(value, database_plans().index)
-            raise ValueError(
-                f"{value!r} is not a known database plan{hint}; "
-                f"allowed: {', '.join(database_plans().index)}"
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _plan_fits_region(self):
-        if self.plan and self.plan != "self-hosted" and self.plan.split(":")[0] != self.provider:
-            raise ValueError(
-                f"database.plan: {self.plan!r} is not offered where the database runs "
-                f"({self.region or 'a Fly region'}); use a {self.provider} plan or self-hosted"
-            )
-        return self
-
-    @property
-    def provider(self) -> str:
-        """Who runs the primary: `fly-mpg` in a Fly region, else the managed provider (`neon`)."""
-        return self.region.split(":")[0] if self.region and ":" in self.region else "fly-mpg"
-
-    @property
-    def plan_or_default(self) -> str:
-        """The plan named, else Fly Managed Postgres Basic in a Fly region, else the managed
-        provider's cheapest plan."""
-        if self.plan:
-            return self.plan
-        offered = database_plans()[database_plans()["provider"] == self.provider]
-        return str(offered["usd_month"].idxmin())
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None or ":" not in value:
-            return None if value is None else region_code(value, info)
-        if value not in database_sites().index:
-            hint = did_you_mean(value, database_sites().index)
-            raise ValueError(
-                f"{value!r} is not a known managed database region{hint}; "
-                "data/database_regions.csv lists them"
-            )
-        return value
-
-    @field_validator("replicas")
-    @classmethod
-    def _replicas(cls, value, info: ValidationInfo):
-        return value if value == "all" else [region_code(code, info) for code in value]
 
 
 class Verdict(Strict):
@@ -315,6 +87,13 @@ class Scenario(Strict):
     workload: Workload = Workload()
     app: App
     database: Database = Database()
+    databases: dict[str, Database] | None = Field(
+        None,
+        description="database choices compared side by side: every region set runs with each, "
+        "named `<set> on <choice>`; a choice sets database keys over `database`, all but the "
+        "ones the run's draws share (queries_per_read, queries_per_write, query_ms, "
+        "read_your_writes_s)",
+    )
     network: Network = Network()
     faults: list[Fault] = Field(default_factory=list, description="regions down for a window")
     region_sets: list[list[str]] | dict[str, list[str]] = Field(
@@ -346,7 +125,7 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _baseline_known(self):
-        names = self.named_region_sets
+        names = self.region_set_choices
         clash = set(names) & set(self.alternatives)
         if clash:
             raise ValueError(f"alternatives: {sorted(clash)[0]!r} is also a region set's name")
@@ -407,6 +186,69 @@ class Scenario(Strict):
                 )
         return self
 
+    @model_validator(mode="before")
+    @classmethod
+    def _database_choices(cls, data):
+        """Each choice of `databases` is `database` with the choice's keys over it."""
+        if not (isinstance(data, dict) and isinstance(data.get("databases"), dict)):
+            return data
+        base = data.get("database") or {}
+        if not isinstance(base, dict):
+            return data
+        merged = {}
+        for name, entry in data["databases"].items():
+            if isinstance(entry, dict):
+                defaults = {key: Database.model_fields[key].default for key in SHARED_WITH_THE_RUN}
+                shared = [
+                    key
+                    for key in SHARED_WITH_THE_RUN
+                    if key in entry and entry[key] != base.get(key, defaults[key])
+                ]
+                if shared:
+                    raise ValueError(
+                        f"databases.{name}.{shared[0]}: the choices share the run's draws; "
+                        "set it in `database`"
+                    )
+                entry = {**base, **entry}
+            merged[name] = entry
+        return {**data, "databases": merged}
+
+    @model_validator(mode="after")
+    def _databases_sold(self):
+        """Every database as it is sold: placed where the product runs (a warning when it
+        moves), its replicas within the plan, its free tier's limits kept."""
+        if self.databases is not None and not self.databases:
+            raise ValueError("databases: give at least one choice, or leave it out")
+        for option in self.databases or {}:
+            if not (SET_NAME.fullmatch(option) and option.isprintable()):
+                raise ValueError(f"databases: {option!r} is not a usable name")
+        for database in self.database_choices.values():
+            site, moved = database.placed(self.app.primary_region)
+            if moved:
+                warnings.warn(moved, ScenarioWarning, stacklevel=2)
+            problem = database.free_tier_problem(self.workload.rate_rps, self.workload.write_share)
+            if problem:
+                raise ValueError(problem)
+            if database.product_code == "litefs":
+                if site != self.app.primary_region:
+                    raise ValueError(
+                        f"database.region: litefs lives on the app's Machines, its primary on "
+                        f"one in app.primary_region {self.app.primary_region}; not {site}"
+                    )
+                if self.app.writes == "direct":
+                    raise ValueError(
+                        "app.writes: litefs sends every write to the primary Machine with "
+                        "fly-replay; `direct` is not possible"
+                    )
+                if self.app.auto_stop != "off":
+                    warnings.warn(LITEFS_AUTOSTOP, ScenarioWarning, stacklevel=2)
+        for name in self.region_set_choices:
+            try:
+                self.layout(name)
+            except ValueError as error:
+                raise ValueError(f"{error} (region set {name!r})") from None
+        return self
+
     @property
     def named_region_sets(self) -> dict[str, tuple[str, ...]]:
         """Region sets by label: `mad+gru+sin` for a list, the given name for a mapping."""
@@ -416,23 +258,50 @@ class Scenario(Strict):
         return {"+".join(codes): tuple(codes) for codes in sets}
 
     @property
+    def database_choices(self) -> dict[str | None, Database]:
+        """The databases the run compares, by choice name (None: `database` alone)."""
+        return dict(self.databases) if self.databases else {None: self.database}
+
+    @property
+    def region_set_choices(self) -> dict[str, tuple[tuple[str, ...], str | None]]:
+        """Each region-set candidate's regions and database choice: the sets alone, or every
+        choice with every set (`mad on litefs`, choices outer so each one's sets sit together)."""
+        sets = self.named_region_sets
+        return {
+            (name if option is None else f"{name} on {option}"): (codes, option)
+            for option in self.database_choices
+            for name, codes in sets.items()
+        }
+
+    @property
     def candidates(self) -> dict[str, tuple[str, ...]]:
-        """What the run compares: the region sets, then each alternative host as a set of its
-        one site."""
-        return {**self.named_region_sets, **{site: (site,) for site in self.alternatives}}
+        """What the run compares: the region sets (with each database choice), then each
+        alternative host as a set of its one site."""
+        fly = {name: codes for name, (codes, _) in self.region_set_choices.items()}
+        return {**fly, **{site: (site,) for site in self.alternatives}}
 
     @property
     def baseline(self) -> str:
-        return self.verdict.baseline or next(iter(self.named_region_sets))
+        return self.verdict.baseline or next(iter(self.candidates))
 
-    @property
-    def database_region(self) -> str:
-        return self.database.region or self.app.primary_region
+    def database_of(self, name: str) -> Database:
+        """The database candidate ``name`` runs with (an alternative host: `database`)."""
+        choice = self.region_set_choices.get(name, (None, None))[1]
+        return self.database if choice is None else self.databases[choice]
 
-    def replicas_in(self, region_set: tuple[str, ...]) -> frozenset[str]:
-        """Regions of the set that hold a read replica."""
-        wanted = region_set if self.database.replicas == "all" else self.database.replicas
-        return frozenset(wanted) & frozenset(region_set)
+    def layout(self, name: str) -> Layout:
+        """Where the database of region-set candidate ``name`` runs and where each of its
+        regions reads (ValueError when its plan cannot hold the copies asked for)."""
+        database = self.database_of(name)
+        site, _ = database.placed(self.app.primary_region)
+        return database.layout(site, self.candidates[name])
+
+
+LITEFS_AUTOSTOP = (
+    "database: LiteFS must not run with autostop (Fly's LiteFS docs: the proxy can stop or "
+    "start Machines whatever holds the lease, so a stale Machine can become primary and "
+    "discard newer writes); the simulation runs it as asked"
+)
 
 
 def build_scenario(

@@ -70,6 +70,11 @@ def optimize(
         raise ScenarioError(
             f"--objective: {objective!r} is not an objective; allowed: {', '.join(OBJECTIVES)}"
         )
+    if scenario.databases:
+        raise ScenarioError(
+            "databases: optimize searches region sets for one database; run it with the "
+            "`database` section alone (e.g. --set databases=null --set database.product=...)"
+        )
     sizes = sorted(set(sizes))
     fixed, free = regions_to_search(scenario, must_include)
     if not sizes or sizes[0] < 1 or sizes[-1] > len(fixed) + len(free):
@@ -141,7 +146,7 @@ class Search:
         self.by_size: dict[int, list[tuple[str, ...]]] = {}
 
     def evaluate(self, sets: list[tuple[str, ...]]) -> None:
-        new = [s for s in dict.fromkeys(sets) if s not in self.seen]
+        new = [s for s in dict.fromkeys(sets) if s not in self.seen and self.sold(s)]
         for start in range(0, len(new), BATCH):
             batch = new[start : start + BATCH]
             figures = simulate_sets(self.scenario, batch, "analytic")
@@ -151,6 +156,16 @@ class Search:
             if self.progress:
                 self.progress(len(batch))
 
+    def sold(self, region_set: tuple[str, ...]) -> bool:
+        """Whether the database can be bought as this set asks (Supabase holds at most 2
+        replicas below XL, PlanetScale prices read-only regions in some places only)."""
+        database = self.scenario.database
+        try:
+            database.layout(database.placed(self.scenario.app.primary_region)[0], region_set)
+        except ValueError:
+            return False
+        return True
+
     def fits(self, cost_usd: float) -> bool:
         return self.budget_usd is None or cost_usd <= self.budget_usd
 
@@ -159,7 +174,7 @@ class Search:
 
     def best(self, sets: list[tuple[str, ...]]) -> tuple[str, ...] | None:
         self.evaluate(sets)
-        affordable = [s for s in sets if self.within_budget(s)]
+        affordable = [s for s in sets if s in self.seen and self.within_budget(s)]
         return min(affordable, key=lambda s: self.seen[s][self.column], default=None)
 
     def grow(self, start, free, fixed) -> tuple[str, ...] | None:

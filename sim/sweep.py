@@ -22,7 +22,8 @@ from pydantic import ValidationError
 from sim.checks import ScenarioError, one_line
 from sim.engine import ENGINES, simulate
 from sim.report import summary
-from sim.scenario import Scenario, Workload
+from sim.scenario import Scenario
+from sim.workload_config import Workload
 
 COLUMNS = [
     "region_set",

@@ -9,6 +9,8 @@ import pandas as pd
 import sim
 from sim import plots, report
 from sim.cost import alternative_plan
+from sim.databases import LOCAL, describe_site
+from sim.deployment import deployment
 from sim.engine import needs_des
 from sim.replications import LEVEL, Replicated
 from sim.search import RECHECK, Optimum
@@ -170,9 +172,8 @@ def summary_json(result: sim.Result) -> str:
 
 def describe(scenario: sim.Scenario) -> str:
     """What a scenario asks for, in a few lines: `globalness validate` prints it."""
-    app, workload, database = scenario.app, scenario.workload, scenario.database
+    app, workload = scenario.app, scenario.workload
     hard = app.hard_limit or "none"
-    replicas = "all" if database.replicas == "all" else ",".join(database.replicas) or "none"
     lines = [
         f"{workload.requests:,} requests per region set at {workload.rate_rps:g} req/s "
         f"({workload.requests / workload.rate_rps / 3600:.2f} h simulated), "
@@ -182,8 +183,7 @@ def describe(scenario: sim.Scenario) -> str:
         f"{app.concurrency_type} soft {app.soft_limit} hard {hard}, auto_stop {app.auto_stop}, "
         f"auto_start {str(app.auto_start).lower()}, min_machines_running "
         f"{app.min_machines_running}, writes by {app.writes}",
-        f"database: {scenario.database_region}, plan {database.plan_or_default}, "
-        f"replicas {replicas}",
+        *database_lines(scenario),
     ]
     for name, codes in scenario.named_region_sets.items():
         machines = ", ".join(
@@ -204,3 +204,30 @@ def describe(scenario: sim.Scenario) -> str:
         else:
             lines.append(f"engine (auto): analytic for {names}, unless Erlang C finds queues")
     return "\n".join(lines)
+
+
+def database_lines(scenario: sim.Scenario) -> list[str]:
+    """Each candidate's database as it runs: product, plan, where the primary is, and where
+    its copies are."""
+    lines = []
+    for name in scenario.candidates:
+        deployed = deployment(scenario, name)
+        layout, database = deployed.layout, deployed.database
+        sized = ""
+        if database.machine_vm:
+            sized = f", {database.machine_vm} {database.machine_memory_mb} MB Machines"
+        pairs = list(zip(layout.regions, layout.reads, strict=True))
+        copies = [region for region, site in pairs if site == LOCAL]
+        replicas: dict[str, str] = {}  # replica site -> the first region it serves
+        for region, site in pairs:
+            if site in layout.replicas:
+                replicas.setdefault(site, region)
+        held = f"; a copy in each Machine of {', '.join(copies)}" if copies else ""
+        if replicas:
+            where = [f"{describe_site(site)} for {region}" for site, region in replicas.items()]
+            held += f"; replicas in {', '.join(where)}"
+        lines.append(
+            f"database of {name}: {layout.product} ({layout.plan}{sized}), primary in "
+            f"{describe_site(layout.primary)}{held}"
+        )
+    return lines

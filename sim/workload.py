@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sim.scenario import Daily
+from sim.workload_config import Daily
 
 REFERENCE_DAY = datetime(2026, 1, 15)  # offsets are those of mid-January (standard time north)
 

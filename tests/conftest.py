@@ -4,14 +4,14 @@ import warnings
 
 import pytest
 
-from sim import DeprecatedRegionWarning, build_scenario
+from sim import ScenarioWarning, build_scenario
 
 SMALL = {
     "seed": 1,
     "users": {"where": "population", "count": 500},
     "workload": {"requests": 3000, "rate_rps": 20, "write_share": 0.2},
     "app": {"primary_region": "iad"},
-    "database": {"replicas": "all"},
+    "database": {"product": "fly-postgres", "replicas": "all"},
     "region_sets": [["iad"], ["iad", "fra", "sin"]],
 }
 
@@ -28,7 +28,7 @@ def small_scenario(**sections):
             else value
         )
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecatedRegionWarning)
+        warnings.simplefilter("ignore", ScenarioWarning)
         return build_scenario(data)
 
 

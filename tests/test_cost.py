@@ -6,16 +6,13 @@ import pytest
 from conftest import small_scenario
 
 import sim
-from sim.cost import (
-    compute_usd_month,
-    database_traffic_usd_month,
-    database_usd_month,
-    egress_usd_month,
-    machine_usd_month,
-    storage_usd_month,
-)
+from sim.cost import compute_usd_month, egress_usd_month, storage_usd_month
+from sim.fly_prices import machine_usd_month
 
-ITEMS = ("compute", "storage", "egress", "database", "ipv4")
+ITEMS = (
+    "compute", "storage", "egress", "database_compute", "database_storage", "database_transfer",
+    "ipv4",
+)  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -96,22 +93,6 @@ def test_stopped_machines_pay_their_rootfs_and_volumes_are_always_billed():
     assert storage_usd_month(machines, rootfs_gb=0, volume_gb=10) == pytest.approx(2 * 1.50)
     always_on = machines.assign(running_s=100.0)
     assert storage_usd_month(always_on, rootfs_gb=1.0, volume_gb=0) == 0.0
-
-
-def test_managed_postgres_plan_with_storage_and_replicas():
-    # Fly MPG Basic $38/month + $0.28 per provisioned GB (fly.md 2.7)
-    assert database_usd_month("fly-mpg:basic", 10, 0, None) == pytest.approx(38 + 2.80)
-    assert database_usd_month("fly-mpg:basic", 10, 2, None) == pytest.approx(3 * 40.80)
-    assert database_usd_month("fly-mpg:basic", 10, 2, 5.0) == pytest.approx(40.80 + 10.0)
-    assert database_usd_month("self-hosted", 500, 3, None) == 0.0
-
-
-def test_database_traffic_leaves_the_database_region_at_its_private_rate():
-    # 1e6 query results of 1 kB = 1 GB out of iad (North America private $0.006/GB)
-    assert database_traffic_usd_month(1e6, 1.0, 0, 0, 2.0, "iad") == pytest.approx(0.006)
-    # 1e6 writes x 2 kB to each of 2 replicas = 4 GB out of syd (Oceania $0.015/GB)
-    assert database_traffic_usd_month(0, 1.0, 1e6, 2, 2.0, "syd") == pytest.approx(4 * 0.015)
-    assert database_traffic_usd_month(1e6, 1.0, 1e6, 2, 2.0, "neon:aws-us-east-1") == 0.0
 
 
 def test_bill_items_add_up_and_ipv4_costs_two_dollars():

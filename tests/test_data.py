@@ -83,13 +83,3 @@ def test_alternative_hosts_have_plans_at_every_site_and_known_prices():
     assert do["usd_month"].tolist() == [6]  # DigitalOcean Basic 1 vCPU / 1 GB (alternatives.md 1.3)
     railway = plans[(plans["provider"] == "railway") & (plans["vcpu"] == 1)]
     assert railway["usd_month"].tolist() == [20 * 1 + 10 * 1]  # $20/vCPU + $10/GB (1.5)
-
-
-def test_database_plans_include_fly_managed_postgres_and_self_hosted():
-    from sim.data import database_plans
-
-    plans = database_plans()
-    assert plans.at["fly-mpg:basic", "usd_month"] == 38  # fly.md 2.7
-    assert plans.at["fly-mpg:basic", "storage_usd_gb_month"] == 0.28
-    assert plans.loc["self-hosted", ["usd_month", "storage_usd_gb_month"]].sum() == 0
-    assert set(plans["provider"]) >= {"fly-mpg", "neon", "supabase", "planetscale"}

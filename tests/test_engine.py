@@ -230,8 +230,14 @@ def test_a_measured_matrix_overrides_the_model_where_it_has_data(tmp_path):
 
 def test_an_external_database_is_a_place_like_any_other():
     """Neon in AWS us-east-1 (northern Virginia) sits beside iad; Frankfurt is an ocean away."""
-    near = requests(small_scenario(database={"region": "neon:aws-us-east-1", "replicas": []}))
-    far = requests(small_scenario(database={"region": "neon:aws-eu-central-1", "replicas": []}))
+    near = requests(
+        small_scenario(database={"product": "neon", "region": "neon:aws-us-east-1", "replicas": []})
+    )
+    far = requests(
+        small_scenario(
+            database={"product": "neon", "region": "neon:aws-eu-central-1", "replicas": []}
+        )
+    )
     iad = (near["region_set"] == "iad") & (near["kind"] == "read")
     assert near.loc[iad, "db_ms"].median() < 30
     assert far.loc[iad, "db_ms"].median() > 2 * 70  # two queries across the Atlantic
@@ -346,7 +352,7 @@ FEATURES = {
     },
     "alternative host": {
         "alternatives": ["hetzner:fsn1"],
-        "database": {"region": "neon:aws-us-east-1"},
+        "database": {"product": "neon", "region": "neon:aws-us-east-1", "replicas": []},
     },
 }
 

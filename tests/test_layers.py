@@ -11,11 +11,19 @@ import sim
 ORDER = [
     "units",  # quantities as people write them: 90s, 512mb
     "data",  # data: packaged tables
-    *("checks", "userfiles", "fields", "app_config", "network_config", "scenario"),  # schema
+    "geo",  # great circles and where the users are
+    *("checks", "userfiles", "fields", "app_config", "network_config"),  # schema
+    *("databases", "database_config", "workload_config", "scenario"),
     *("flytoml", "scenario_files"),  # input: YAML or fly.toml -> Scenario
-    *("geo", "paths", "network", "routing", "calibration", "workload", "cost", "queueing"),
-    *("deployment", "draws", "outages", "plan", "fleet", "engine"),  # engine: bulk draws, SimPy
-    *("report", "plots", "maps"),  # report: tables and figures from the request log
+    *("paths", "network", "routing", "calibration", "workload", "queueing"),  # model
+    *("fly_prices", "database_cost", "deployment", "cost"),  # where a candidate runs, its bill
+    *("draws", "outages", "plan", "fleet", "engine"),  # engine: bulk draws, SimPy, the run
+    *(
+        "report",
+        "database_notes",
+        "plots",
+        "maps",
+    ),  # report: tables and figures from the request log
     *("sweep", "replications", "search"),  # studies: many runs of a scenario
     *("__init__", "tables", "review", "outputs"),  # face: the Python API, what a run shows
     *("cli_reference", "cli", "__main__"),  # and the command

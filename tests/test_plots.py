@@ -25,10 +25,10 @@ def test_cost_chart_stacks_each_item_per_region_set():
     result = sim.run(small_scenario(alternatives=["hetzner:fsn1"]))
     ax = result.plot_cost().axes[0]
     bars = ax.patches
-    assert len(bars) == 5 * 3  # five items x (two region sets + one alternative)
+    assert len(bars) == 7 * 3  # seven items x (two region sets + one alternative)
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels == ["iad", "iad+fra+sin", "hetzner:fsn1"]
-    widths = np.array([bar.get_width() for bar in bars]).reshape(5, 3).sum(axis=0)
+    widths = np.array([bar.get_width() for bar in bars]).reshape(7, 3).sum(axis=0)
     assert np.allclose(widths, result.summary["monthly_cost_usd"])
     assert "USD" in ax.get_xlabel() and "a month more than hetzner:fsn1" in ax.get_title()
 

@@ -78,7 +78,7 @@ def error_for(text: str) -> str:
         (
             "app: {primary_region: iad}\nregion_sets: [[iad]]\n"
             "database: {region: 'neon:aws-us-east-9'}",
-            "'neon:aws-us-east-9' is not a known managed database region (did you mean",
+            "'neon:aws-us-east-9' is not a known database region (did you mean",
         ),
         (
             "app: {primary_region: iad, vm: performance-2x, auto_stop: suspend}\n"
@@ -106,7 +106,7 @@ def test_region_sets_are_labelled_by_their_codes_or_names():
 
 def test_defaults_fill_what_the_file_leaves_out():
     minimal = build_scenario({"app": {"primary_region": "iad"}, "region_sets": [["iad"]]})
-    assert minimal.database_region == "iad"
+    assert minimal.layout("iad").primary == "iad"  # Managed Postgres beside the app
     assert minimal.app.concurrency == 20  # Fly's default soft_limit
     assert minimal.network.handshake_rtts == 2  # TCP + TLS 1.3
 

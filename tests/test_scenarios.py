@@ -30,13 +30,23 @@ def test_scenario_runs(path):
     assert (result.summary["monthly_cost_usd"] > 0).all()
 
 
-def test_seed_multi_region_helps_south_america_and_asia_and_costs_more():
+def test_seed_three_regions_help_only_with_a_copy_of_the_data_beside_them():
     with pytest.warns(sim.DeprecatedRegionWarning, match="region mad is deprecated.*cdg"):
         result = sim.run(
             sim.load_scenario(Path(__file__).parents[1] / "scenarios" / "fly-seed.yaml")
         )
     p50 = result.by_continent.pivot(index="region_set", columns="continent", values="p50_ms")
-    for continent in ("SA", "AS"):
-        assert p50.loc["mad+gru+sin", continent] < 0.8 * p50.loc["mad", continent]
     cost = result.summary.set_index("region_set")["monthly_cost_usd"]
-    assert cost["mad+gru+sin"] > cost["mad"]
+    for copies in ("postgres-flex", "litefs"):  # a replica or a copy in gru and sin
+        for continent in ("SA", "AS"):
+            assert (
+                p50.loc[f"mad+gru+sin on {copies}", continent]
+                < 0.8 * p50.loc[f"mad on {copies}", continent]
+            )
+        assert cost[f"mad+gru+sin on {copies}"] > cost[f"mad on {copies}"]
+    for remote in ("mpg", "neon-fra"):  # every read from gru and sin crosses to Europe
+        for continent in ("SA", "AS"):
+            assert (
+                p50.loc[f"mad+gru+sin on {remote}", continent]
+                > p50.loc[f"mad on {remote}", continent]
+            )

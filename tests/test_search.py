@@ -12,7 +12,7 @@ from sim.search import optimize
 JAPAN = {
     "users": {"where": {"JP": 1.0}, "count": 200},
     "workload": {"requests": 2000, "rate_rps": 20},
-    "database": {"replicas": "all"},
+    "database": {"product": "fly-postgres", "replicas": "all"},
 }
 
 
@@ -78,7 +78,8 @@ def test_the_command_prints_the_best_sets_and_writes_the_csv_and_chart(tmp_path,
     path = tmp_path / "japan.yaml"
     path.write_text(
         "app: {primary_region: iad}\nusers: {where: {JP: 1.0}, count: 200}\n"
-        "workload: {requests: 2000}\ndatabase: {replicas: all}\nregion_sets: [[iad]]\n"
+        "workload: {requests: 2000}\ndatabase: {product: fly-postgres, replicas: all}\n"
+        "region_sets: [[iad]]\n"
     )
     out = tmp_path / "out"
     assert (

@@ -1,0 +1,94 @@
+"""What a review must know of each candidate's database, in sentences: where its regions'
+queries go and what that costs them, and the product's risks (support, idle suspends)."""
+
+from __future__ import annotations
+
+from sim.data import database_plans, sites
+from sim.databases import LOCAL, describe_site, product
+from sim.deployment import deployment
+from sim.routing import site_rtt_matrix
+from sim.scenario import Scenario
+
+RISKS = {
+    "fly-postgres": "fly-postgres: Postgres on Fly Machines is not supported by Fly.io; the team "
+    "owns its failover, backups and upgrades",
+    "litefs": "litefs: Fly.io does not support LiteFS, which has been dormant since its v0.5.14 "
+    "release of 2025-04-22 (Fly's LiteFS docs, since 2025-09-11): a risk to weigh before "
+    "building on it",
+    "supabase": "supabase: read replicas serve only the Data API's GETs and read-only "
+    "connections; writes, Auth, Storage and Realtime always use the primary",
+}
+
+
+def database_notes(scenario: Scenario) -> list[str]:
+    """One line per candidate whose regions query a database elsewhere (with the round trips
+    they pay), where the database was placed if not where asked, and each product's risks."""
+    lines = []
+    for database in scenario.database_choices.values():
+        moved = database.placed(scenario.app.primary_region)[1]
+        if moved:
+            lines.append(moved)
+    used = []
+    for name in scenario.candidates:
+        deployed = deployment(scenario, name)
+        used.append(deployed.layout.product)
+        line = remote_queries(scenario, name)
+        if line:
+            lines.append(line)
+        if deployed.database.suspends:
+            lines.append(
+                f"{name}: Neon suspends its compute after 5 minutes without queries; the next "
+                f"query waits {deployed.database.resume_ms:g} ms (database.resume_ms), and the "
+                "bill counts only the time it is active"
+            )
+        if deployed.layout.product == "turso":
+            commit_ms = database_plans().at[deployed.layout.plan, "commit_ms"]
+            lines.append(
+                f"{name}: every write commits in {describe_site(deployed.layout.primary)}, up to "
+                f"{commit_ms:g} ms later on {deployed.layout.plan} (Turso's diskless storage)"
+            )
+    lines += [RISKS[code] for code in dict.fromkeys(used) if code in RISKS]
+    return lines
+
+
+def remote_queries(scenario: Scenario, name: str) -> str | None:
+    """Which regions of a candidate send their reads' queries to a database in another place,
+    and the round trips that adds: "gru and sin send every query to the database in lhr:
+    reads +2 x 190 ms (gru), +2 x 171 ms (sin)"."""
+    deployed = deployment(scenario, name)
+    layout, database = deployed.layout, deployed.database
+    remote = [
+        (region, site)
+        for region, site in zip(layout.regions, layout.reads, strict=True)
+        if site not in (LOCAL, region)
+    ]
+    if not remote or database.queries_per_read == 0:
+        return None
+    internet = product(layout.product)["path"] == "public"
+    table = sites()
+    costs = [
+        float(site_rtt_matrix(table, [region], [site], scenario.network, internet=internet)[0, 0])
+        for region, site in remote
+    ]
+    far = [ms > scenario.network.same_region_rtt_ms for ms in costs]  # not the same site
+    remote = [pair for pair, out in zip(remote, far, strict=True) if out]
+    costs = [ms for ms, out in zip(costs, far, strict=True) if out]
+    if not remote:
+        return None
+    to_primary = [region for (region, site) in remote if site == layout.primary]
+    where = (
+        f"the database in {describe_site(layout.primary)}"
+        if len(to_primary) == len(remote)
+        else "databases elsewhere"
+    )
+    trips = database.queries_per_read
+    each = ", ".join(
+        f"+{trips} x {ms:,.0f} ms ({region})" for (region, _), ms in zip(remote, costs, strict=True)
+    )
+    verb = "sends" if len(remote) == 1 else "send"
+    regions = and_list([r for r, _ in remote])
+    return f"{name}: {regions} {verb} every query to {where}: reads {each}"
+
+
+def and_list(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
