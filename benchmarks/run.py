@@ -37,7 +37,7 @@ SCENARIO = {
     "users": {"count": 2000},
     "workload": {"rate_rps": 50, "write_share": 0.1},
     "app": {"primary_region": "iad", "machines_per_region": 2},
-    "database": {"replicas": "all"},
+    "database": {"product": "fly-postgres", "replicas": "all"},
     "region_sets": [
         ["iad"],
         ["iad", "fra"],

@@ -374,9 +374,11 @@ def validate(scenario: Path, region_sets: tuple[str, ...], **overrides) -> None:
     """
     loaded = read_scenario(scenario, region_sets, **overrides)
     sets = ", ".join(loaded.named_region_sets)
+    choices = f" x {len(loaded.databases)} database choices" if loaded.databases else ""
     click.echo(
         f"{scenario}: ok: {loaded.workload.requests:,} requests x "
-        f"{len(loaded.named_region_sets)} region sets ({sets})\n{tables.describe(loaded)}"
+        f"{len(loaded.named_region_sets)} region sets ({sets}){choices}\n"
+        f"{tables.describe(loaded)}"
     )
 
 

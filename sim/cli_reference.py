@@ -206,12 +206,7 @@ def regions_command(show_all: bool, format_: str) -> None:
         table = table[table["status"] == "active"]
     columns = ["city", "country", "continent", "status", "replacement", "price_multiplier"]
     shown = table[[*columns, "egress_group"]].fillna("")
-    if format_ == "csv":
-        click.echo(shown.to_csv(), nl=False)
-    elif format_ == "json":
-        click.echo(shown.reset_index().to_json(orient="records", indent=1))
-    else:
-        click.echo(shown.to_string())
+    echo_table(shown, format_)
 
 
 @click.command(name="databases")
@@ -240,12 +235,7 @@ def databases_command(product_code: str | None, format_: str) -> None:
     else:
         plans = plans_of(product_code).dropna(axis=1, how="all")
         shown = plans.drop(columns=["product", "source", "notes", "date"])
-    if format_ == "csv":
-        click.echo(shown.to_csv(), nl=False)
-    elif format_ == "json":
-        click.echo(shown.reset_index().to_json(orient="records", indent=1))
-    else:
-        click.echo(shown.to_string())
+    echo_table(shown, format_)
     if product_code is not None:
         row = table.loc[product_code]
         click.echo(
@@ -286,3 +276,13 @@ def catalogue_table() -> pd.DataFrame:
             ),
         }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("product")
+
+
+def echo_table(table: pd.DataFrame, format_: str) -> None:
+    """A table on stdout as --format asks: to read, CSV, or JSON records."""
+    if format_ == "csv":
+        click.echo(table.to_csv(), nl=False)
+    elif format_ == "json":
+        click.echo(table.reset_index().to_json(orient="records", indent=1))
+    else:
+        click.echo(table.to_string())

@@ -4,7 +4,7 @@ queries go and what that costs them, and the product's risks (support, idle susp
 from __future__ import annotations
 
 from sim.data import database_plans, sites
-from sim.databases import LOCAL, describe_site, product
+from sim.databases import describe_site, product
 from sim.deployment import deployment
 from sim.routing import site_rtt_matrix
 from sim.scenario import Scenario
@@ -20,47 +20,50 @@ RISKS = {
 }
 
 
+def placements(scenario: Scenario) -> list[str]:
+    """Where each database went when it could not go where the scenario put it (the
+    warnings of loading it, for the report)."""
+    moved = (database.placed(scenario.app.primary_region)[1] for database in
+             scenario.database_choices.values())  # fmt: skip
+    return list(dict.fromkeys(line for line in moved if line))
+
+
 def database_notes(scenario: Scenario) -> list[str]:
     """One line per candidate whose regions query a database elsewhere (with the round trips
-    they pay), where the database was placed if not where asked, and each product's risks."""
-    lines = []
-    for database in scenario.database_choices.values():
-        moved = database.placed(scenario.app.primary_region)[1]
-        if moved:
-            lines.append(moved)
-    used = []
+    they pay), then what each product in use does that a review must know."""
+    lines, products = [], {}
     for name in scenario.candidates:
         deployed = deployment(scenario, name)
-        used.append(deployed.layout.product)
         line = remote_queries(scenario, name)
         if line:
             lines.append(line)
-        if deployed.database.suspends:
-            lines.append(
-                f"{name}: Neon suspends its compute after 5 minutes without queries; the next "
-                f"query waits {deployed.database.resume_ms:g} ms (database.resume_ms), and the "
-                "bill counts only the time it is active"
+        layout, database = deployed.layout, deployed.database
+        if database.suspends:
+            products[layout.plan] = (
+                f"{layout.plan}: Neon suspends the compute after 5 minutes without queries; the "
+                f"next query waits {database.resume_ms:g} ms (database.resume_ms), and the bill "
+                "counts only the time it is active"
             )
-        if deployed.layout.product == "turso":
-            commit_ms = database_plans().at[deployed.layout.plan, "commit_ms"]
-            lines.append(
-                f"{name}: every write commits in {describe_site(deployed.layout.primary)}, up to "
-                f"{commit_ms:g} ms later on {deployed.layout.plan} (Turso's diskless storage)"
+        elif layout.product == "turso":
+            commit_ms = database_plans().at[layout.plan, "commit_ms"]
+            products[layout.plan] = (
+                f"{layout.plan}: every write commits in {describe_site(layout.primary)} up to "
+                f"{commit_ms:g} ms later (Turso's diskless storage)"
             )
-    lines += [RISKS[code] for code in dict.fromkeys(used) if code in RISKS]
-    return lines
+        products.setdefault(layout.product, RISKS.get(layout.product, ""))
+    return lines + [line for line in products.values() if line]
 
 
 def remote_queries(scenario: Scenario, name: str) -> str | None:
-    """Which regions of a candidate send their reads' queries to a database in another place,
-    and the round trips that adds: "gru and sin send every query to the database in lhr:
-    reads +2 x 190 ms (gru), +2 x 171 ms (sin)"."""
+    """Which regions of a candidate have no copy of the data and send their reads' queries to
+    the primary in another place, and the round trips that adds: "gru and sin send every query
+    to the database in lhr: reads +2 x 190 ms (gru), +2 x 171 ms (sin)"."""
     deployed = deployment(scenario, name)
     layout, database = deployed.layout, deployed.database
     remote = [
         (region, site)
         for region, site in zip(layout.regions, layout.reads, strict=True)
-        if site not in (LOCAL, region)
+        if site == layout.primary != region
     ]
     if not remote or database.queries_per_read == 0:
         return None
@@ -75,12 +78,7 @@ def remote_queries(scenario: Scenario, name: str) -> str | None:
     costs = [ms for ms, out in zip(costs, far, strict=True) if out]
     if not remote:
         return None
-    to_primary = [region for (region, site) in remote if site == layout.primary]
-    where = (
-        f"the database in {describe_site(layout.primary)}"
-        if len(to_primary) == len(remote)
-        else "databases elsewhere"
-    )
+    where = f"the database in {describe_site(layout.primary)}"
     trips = database.queries_per_read
     each = ", ".join(
         f"+{trips} x {ms:,.0f} ms ({region})" for (region, _), ms in zip(remote, costs, strict=True)

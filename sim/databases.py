@@ -109,6 +109,6 @@ def replica_price(plan: str, site: str) -> pd.Series | None:
 
 def describe_site(site: str) -> str:
     """A site as people say it: `lhr` or `neon:aws-eu-central-1 (Frankfurt)`."""
-    if site in regions().index:
-        return site
-    return f"{site} ({database_sites().at[site, 'city']})"
+    if site in database_sites().index:
+        return f"{site} ({database_sites().at[site, 'city']})"
+    return site

@@ -20,8 +20,7 @@ import pandas as pd
 
 from sim.app_config import App
 from sim.data import database_plans
-from sim.database_config import NEON_SUSPEND_S, Database, Layout
-from sim.databases import LOCAL
+from sim.database_paths import database_legs, with_resumes
 from sim.deployment import deployment
 from sim.draws import Draws, Groups, totals
 from sim.geo import haversine_km
@@ -341,7 +340,7 @@ def plan_requests(scenario: Scenario, name: str, draws: Draws) -> Plan:
         app=app,
         db_region=layout.primary,
         db_connections=deployed.database.connections,
-        db_service_ms=with_resumes(draws, failed, deployed.database),
+        db_service_ms=with_resumes(draws, failed == OK, deployed.database),
         paths=paths,
         outages=outages,
         draws=draws,
@@ -349,38 +348,6 @@ def plan_requests(scenario: Scenario, name: str, draws: Draws) -> Plan:
         route=route,
         failed=failed,
     )
-
-
-def database_legs(
-    draws: Draws, region_set: tuple[str, ...], layout: Layout, sites: list[str] | tuple[str, ...]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Floor and excess [ms] of one query's round trip from each region of the set to the
-    site given for it: over Fly's private network, or the public internet to an external
-    database; none to a copy in the Machine itself (LOCAL), nor from LiteFS's primary Machine
-    to its own file."""
-    floor = np.zeros(len(region_set), dtype=np.float32)
-    excess = np.zeros(len(region_set), dtype=np.float32)
-    matrix = draws.site_internet_ms if layout.path == "public" else draws.site_rtt_ms
-    for r, (region, site) in enumerate(zip(region_set, sites, strict=True)):
-        if site == LOCAL or (layout.path == "local" and site == region):
-            continue
-        i, j = draws.at([region, site])
-        floor[r] = floor_rtt_ms(draws.site_km[i, j])
-        excess[r] = matrix[i, j] - floor[r]
-    return floor, excess
-
-
-def with_resumes(draws: Draws, failed: np.ndarray, database: Database) -> np.ndarray:
-    """The queries' service times [ms], plus Neon's resume for the first query after the
-    compute suspended: when no request reached the database for NEON_SUSPEND_S (the run's
-    first request finds it active)."""
-    if not database.suspends:
-        return draws.db_service_ms
-    reaching = np.flatnonzero((draws.groups.queries[draws.group] > 0) & (failed == OK))
-    gaps_s = np.diff(draws.t_s[reaching], prepend=draws.t_s[reaching[:1]])
-    service_ms = draws.db_service_ms.copy()
-    service_ms[reaching[gaps_s > NEON_SUSPEND_S]] += np.float32(database.resume_ms)
-    return service_ms
 
 
 def split_routes(route: np.ndarray, by: np.ndarray, values: int):

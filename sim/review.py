@@ -9,7 +9,7 @@ import pandas as pd
 
 import sim
 from sim import report
-from sim.database_notes import database_notes
+from sim.database_notes import database_notes, placements
 from sim.tables import COST_ITEMS, cost_items, database_lines, engine_note, shown
 
 
@@ -49,6 +49,7 @@ def markdown_report(result: sim.Result, source: Path, captions: dict[str, str]) 
             "## Database",
             "",
             *[f"- {line}" for line in database_lines(scenario)],
+            *[f"- {line}" for line in placements(scenario)],
             *[f"- {line}" for line in database_notes(scenario)],
             "",
             "## Engine",
@@ -77,10 +78,12 @@ def markdown_report(result: sim.Result, source: Path, captions: dict[str, str]) 
             "- **compute**: each Machine's preset price x region multiplier for the share of the "
             "month it was started (Fly bills per second); **storage**: rootfs of stopped or "
             "suspended Machines and volumes; **egress**: responses to the internet by the edge's "
-            "region group, plus private-network transfer between regions (responses served "
-            "elsewhere, database queries from other regions, replication to replicas); "
-            "**database**: the plan, storage above its allowance and one plan per read "
-            "replica; **IPv4**: a dedicated address. Prices and dates: data/README.md.",
+            "region group, plus private-network transfer when a response is served in another "
+            "region than its edge; **db compute, db storage, db transfer**: the database as its "
+            "product prices it (a plan, Machines, CU-hours, replicas; provisioned storage and "
+            "volumes; query results and replication leaving a Fly region, or a provider's "
+            "transfer beyond its allowance); **IPv4**: a dedicated address. Prices and dates: "
+            "data/README.md.",
             "",
             "## Charts",
             "",

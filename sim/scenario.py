@@ -242,6 +242,15 @@ class Scenario(Strict):
                     )
                 if self.app.auto_stop != "off":
                     warnings.warn(LITEFS_AUTOSTOP, ScenarioWarning, stacklevel=2)
+                writes = self.workload.rate_rps * self.workload.write_share
+                if writes > LITEFS_WRITES_PER_S:
+                    warnings.warn(
+                        f"database: litefs takes about {LITEFS_WRITES_PER_S} writes a second "
+                        f"(its FUSE layer, LiteFS FAQ); this workload sends {writes:,.0f}; "
+                        "the simulation does not cap them",
+                        ScenarioWarning,
+                        stacklevel=2,
+                    )
         for name in self.region_set_choices:
             try:
                 self.layout(name)
@@ -297,6 +306,7 @@ class Scenario(Strict):
         return database.layout(site, self.candidates[name])
 
 
+LITEFS_WRITES_PER_S = 100  # "about 100 transactions per second" (LiteFS FAQ, 2024-07-05)
 LITEFS_AUTOSTOP = (
     "database: LiteFS must not run with autostop (Fly's LiteFS docs: the proxy can stop or "
     "start Machines whatever holds the lease, so a stale Machine can become primary and "

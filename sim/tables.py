@@ -9,7 +9,7 @@ import pandas as pd
 import sim
 from sim import plots, report
 from sim.cost import alternative_plan
-from sim.databases import LOCAL, describe_site
+from sim.databases import LOCAL, describe_site, product
 from sim.deployment import deployment
 from sim.engine import needs_des
 from sim.replications import LEVEL, Replicated
@@ -213,6 +213,10 @@ def database_lines(scenario: sim.Scenario) -> list[str]:
     for name in scenario.candidates:
         deployed = deployment(scenario, name)
         layout, database = deployed.layout, deployed.database
+        if layout.primary == name:  # an alternative host's own server
+            engine = product(layout.product)["engine"]
+            lines.append(f"database of {name}: {engine} on the server itself, no bill of its own")
+            continue
         sized = ""
         if database.machine_vm:
             sized = f", {database.machine_vm} {database.machine_memory_mb} MB Machines"
@@ -224,7 +228,10 @@ def database_lines(scenario: sim.Scenario) -> list[str]:
                 replicas.setdefault(site, region)
         held = f"; a copy in each Machine of {', '.join(copies)}" if copies else ""
         if replicas:
-            where = [f"{describe_site(site)} for {region}" for site, region in replicas.items()]
+            where = [
+                describe_site(site) + ("" if site == region else f" for {region}")
+                for site, region in replicas.items()
+            ]
             held += f"; replicas in {', '.join(where)}"
         lines.append(
             f"database of {name}: {layout.product} ({layout.plan}{sized}), primary in "

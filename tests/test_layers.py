@@ -17,7 +17,7 @@ ORDER = [
     *("flytoml", "scenario_files"),  # input: YAML or fly.toml -> Scenario
     *("paths", "network", "routing", "calibration", "workload", "queueing"),  # model
     *("fly_prices", "database_cost", "deployment", "cost"),  # where a candidate runs, its bill
-    *("draws", "outages", "plan", "fleet", "engine"),  # engine: bulk draws, SimPy, the run
+    *("draws", "outages", "database_paths", "plan", "fleet", "engine"),  # engine: draws, SimPy
     *(
         "report",
         "database_notes",
