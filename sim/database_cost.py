@@ -157,12 +157,11 @@ def transfer_usd_month(database: Database, layout: Layout, use: Use) -> float:
     what comes in."""
     kb = database.query_kb
     if on_fly(layout.product):
-        crossing = {
-            site: q * kb * 1000 / BYTES_PER_GB
+        usd = sum(
+            q * kb * 1000 / BYTES_PER_GB * private_usd_per_gb(site)
             for (source, site, _), q in use.queries.items()
             if site not in (LOCAL, source) and site in regions().index
-        }
-        usd = sum(gb * private_usd_per_gb(site) for site, gb in crossing.items())
+        )
         copies = list(layout.replicas)
         if layout.product == "litefs":
             copies = [r for r, n in use.machines.items() if r != layout.primary for _ in range(n)]

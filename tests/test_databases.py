@@ -216,9 +216,13 @@ def test_managed_postgres_bills_its_plan_and_provisioned_storage():
 
 
 def test_managed_postgres_bills_queries_from_other_regions_at_the_private_rate():
-    # 1e6 query results of 1 kB from iad to fra: 1 GB at North America's $0.006 (fly pricing)
-    queries = {("fra", "iad", "read"): 1e6, ("iad", "iad", "read"): 5e6}
-    assert bill_of({"product": "fly-mpg"}, ("iad", "fra"), queries=queries)["transfer"] == 0.006
+    # 2e6 query results of 1 kB from iad to fra: 2 GB at North America's $0.006 (fly pricing)
+    queries = {
+        ("fra", "iad", "read"): 1e6,
+        ("fra", "iad", "write"): 1e6,
+        ("iad", "iad", "read"): 5e6,
+    }
+    assert bill_of({"product": "fly-mpg"}, ("iad", "fra"), queries=queries)["transfer"] == 0.012
 
 
 def test_fly_postgres_is_its_machines_and_volumes():
