@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -271,9 +272,7 @@ def catalogue_table() -> pd.DataFrame:
             "replicas elsewhere": REPLICA_KINDS[row["replicas"]],
             "cheapest paid plan": f"{cheapest} ${paid.at[cheapest, 'usd_month']:,.2f}",
             "free plan": "yes" if plans["hard_limits"].any() else "no",
-            "Fly supports it": {"fly-mpg": "yes", "fly-postgres": "no", "litefs": "no"}.get(
-                code, "third party"
-            ),
+            "support": re.split(r"[,;(]", row["support"])[0].strip(),  # its first clause
         }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("product")
 

@@ -68,12 +68,12 @@ def fly_bill(scenario: Scenario, name: str, ok: pd.DataFrame, machines: pd.DataF
     requests (a sample of the month's traffic) and its Machines' running time; its database
     as its product prices it (sim.database_cost)."""
     app, workload = scenario.app, scenario.workload
-    region_set, database = scenario.candidates[name], scenario.database_of(name)
+    database = scenario.database_of(name)
     per_month = workload.rate_rps * SECONDS_PER_MONTH
     started = (machines["running_s"] / machines["duration_s"]).groupby(machines["region"]).sum()
     layout = scenario.layout(name)
     counts = machines["region"].value_counts().to_dict() if len(machines) else {}
-    use = use_of(ok, layout, region_set, database, per_month, counts)
+    use = use_of(ok, layout, database, per_month, counts)
     items = {
         "compute_usd_month": compute_usd_month(app.vm, app.memory_mb, started.to_dict()),
         "storage_usd_month": storage_usd_month(machines, app.rootfs_gb, app.volume_gb),
@@ -110,7 +110,7 @@ def alternative_bill(scenario: Scenario, site: str, ok: pd.DataFrame) -> pd.Seri
     deployed = deployment(scenario, site)
     database_items = dict.fromkeys(ITEMS, 0.0)
     if not on_fly(database.product_code):
-        use = use_of(ok, deployed.layout, (site,), database, per_month, {site: 1})
+        use = use_of(ok, deployed.layout, database, per_month, {site: 1})
         database_items = database_bill(database, deployed.layout, use)
     items = {
         "compute_usd_month": float(plan["usd_month"] + plan["fee_usd_month"]),

@@ -31,12 +31,12 @@ from sim.databases import (
     with_replicas,
 )
 from sim.fields import Kilobytes, Megabytes, NonNegativeMs, Seconds, Strict
+from sim.fly_prices import SECONDS_PER_MONTH
 
 Product = Literal[
     "fly-mpg", "fly-postgres", "litefs", "neon", "supabase", "planetscale", "planetscale-vitess",
     "turso",
 ]  # fmt: skip
-SECONDS_PER_MONTH = 30 * 24 * 3600  # Fly's billing month (sim.cost)
 NEON_HOURS_PER_MONTH = 730  # Neon bills per calendar month: 8,760 h / 12
 NEON_SUSPEND_S = 300  # Neon suspends a compute after 5 minutes without queries
 SHARED_WITH_THE_RUN = ("queries_per_read", "queries_per_write", "query_ms", "read_your_writes_s")

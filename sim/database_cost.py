@@ -43,7 +43,6 @@ class Use:
 def use_of(
     ok: pd.DataFrame,
     layout: Layout,
-    region_set: tuple[str, ...],
     database: Database,
     per_month: float,
     machines: dict[str, int],
@@ -56,7 +55,7 @@ def use_of(
         write = (ok["kind"] == "write").to_numpy()
         served = ok["served_region"].astype(str).to_numpy()
         count = np.where(write, database.queries_per_write, database.queries_per_read)
-        read_site = dict(zip(region_set, layout.reads, strict=True))
+        read_site = dict(zip(layout.regions, layout.reads, strict=True))
         frame = pd.DataFrame(
             {
                 "from": served,
@@ -162,11 +161,11 @@ def transfer_usd_month(database: Database, layout: Layout, use: Use) -> float:
             for (source, site, _), q in use.queries.items()
             if site not in (LOCAL, source) and site in regions().index
         )
-        copies = list(layout.replicas)
-        if layout.product == "litefs":
-            copies = [r for r, n in use.machines.items() if r != layout.primary for _ in range(n)]
+        copies = len(layout.replicas)
+        if layout.product == "litefs":  # every Machine outside the primary's region
+            copies = sum(n for region, n in use.machines.items() if region != layout.primary)
         wal_gb = use.writes * database.replication_kb_per_write * 1000 / BYTES_PER_GB
-        return float(usd + wal_gb * len(copies) * private_usd_per_gb(layout.primary))
+        return float(usd + wal_gb * copies * private_usd_per_gb(layout.primary))
     plan = database_plans().loc[layout.plan]
     gb = (
         sum(q for (_, site, _), q in use.queries.items() if site != LOCAL) * kb * 1e3 / BYTES_PER_GB

@@ -4,8 +4,8 @@ queries go and what that costs them, and the product's risks (support, idle susp
 from __future__ import annotations
 
 from sim.data import database_plans, sites
-from sim.databases import describe_site, product
-from sim.deployment import deployment
+from sim.databases import describe_site
+from sim.deployment import Deployment, deployment
 from sim.routing import site_rtt_matrix
 from sim.scenario import Scenario
 
@@ -34,7 +34,7 @@ def database_notes(scenario: Scenario) -> list[str]:
     lines, products = [], {}
     for name in scenario.candidates:
         deployed = deployment(scenario, name)
-        line = remote_queries(scenario, name)
+        line = remote_queries(scenario, name, deployed)
         if line:
             lines.append(line)
         layout, database = deployed.layout, deployed.database
@@ -54,11 +54,10 @@ def database_notes(scenario: Scenario) -> list[str]:
     return lines + [line for line in products.values() if line]
 
 
-def remote_queries(scenario: Scenario, name: str) -> str | None:
+def remote_queries(scenario: Scenario, name: str, deployed: Deployment) -> str | None:
     """Which regions of a candidate have no copy of the data and send their reads' queries to
     the primary in another place, and the round trips that adds: "gru and sin send every query
     to the database in lhr: reads +2 x 190 ms (gru), +2 x 171 ms (sin)"."""
-    deployed = deployment(scenario, name)
     layout, database = deployed.layout, deployed.database
     remote = [
         (region, site)
@@ -67,7 +66,7 @@ def remote_queries(scenario: Scenario, name: str) -> str | None:
     ]
     if not remote or database.queries_per_read == 0:
         return None
-    internet = product(layout.product)["path"] == "public"
+    internet = layout.path == "public"
     table = sites()
     costs = [
         float(site_rtt_matrix(table, [region], [site], scenario.network, internet=internet)[0, 0])

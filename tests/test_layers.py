@@ -12,11 +12,12 @@ ORDER = [
     "units",  # quantities as people write them: 90s, 512mb
     "data",  # data: packaged tables
     "geo",  # great circles and where the users are
+    "fly_prices",  # Fly's list prices
     *("checks", "userfiles", "fields", "app_config", "network_config"),  # schema
     *("databases", "database_config", "workload_config", "scenario"),
     *("flytoml", "scenario_files"),  # input: YAML or fly.toml -> Scenario
     *("paths", "network", "routing", "calibration", "workload", "queueing"),  # model
-    *("fly_prices", "database_cost", "deployment", "cost"),  # where a candidate runs, its bill
+    *("database_cost", "deployment", "cost"),  # where a candidate runs, its bill
     *("draws", "outages", "database_paths", "plan", "fleet", "engine"),  # engine: draws, SimPy
     *(
         "report",
