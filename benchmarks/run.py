@@ -36,7 +36,7 @@ SCENARIO = {
     "seed": 1,
     "users": {"count": 2000},
     "workload": {"rate_rps": 50, "write_share": 0.1},
-    "app": {"primary_region": "iad", "machines_per_region": 2},
+    "app": {"primary_region": "iad", "vm": "performance-1x", "machines_per_region": 2},
     "database": {"product": "fly-postgres", "replicas": "all"},
     "region_sets": [
         ["iad"],

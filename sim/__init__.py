@@ -13,6 +13,7 @@ result.plot_cdf()       # matplotlib Figures: also plot_cost_latency, plot_conti
 sim.estimate(scenario)  # about how long and how much memory a run takes
 sim.run(scenario, engine="analytic")  # or "des"; "auto" (the default) picks per region set
 sim.optimize(scenario, range(1, 7), "p99")  # the best region set of each size (Optimum)
+sim.size(scenario)      # the cheapest Machines that keep each region set's p99 (Sizing)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sim.engine import ENGINES, Estimate, simulate
 from sim.scenario import Scenario, build_scenario
 from sim.scenario_files import load_scenario
 from sim.search import Optimum, optimize
+from sim.sizing import Sizing, size
 
 try:
     __version__ = version("globalness")
@@ -45,11 +47,13 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "ScenarioWarning",
+    "Sizing",
     "build_scenario",
     "estimate",
     "load_scenario",
     "optimize",
     "run",
+    "size",
 ]
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from sim.checks import did_you_mean, region_code
 from sim.data import machine_prices
-from sim.fields import Megabytes, NonNegativeMs, PositiveMs, Seconds, Strict
+from sim.fields import Megabytes, NonNegativeMs, PositiveMs, Seconds, Share, Strict
 
 
 class App(Strict):
@@ -32,7 +33,21 @@ class App(Strict):
     concurrency: int = Field(
         20, ge=1, le=100_000, description="requests one Machine serves at once; more queue"
     )
-    service_ms: PositiveMs = Field(20.0, description="mean app time per request [ms] (assumption)")
+    service_ms: PositiveMs = Field(
+        20.0, description="mean app time per request at full CPU speed [ms] (assumption)"
+    )
+    cpu_share: Share = Field(
+        1.0,
+        description="share of the app time that is CPU work, metered by the Machine's CPU "
+        "quota; the rest waits on something else (1: all CPU, assumption)",
+    )
+    burst_balance_s: Seconds = Field(
+        5.0,
+        ge=0,
+        le=500,
+        description="CPU burst balance per shared vCPU when a Machine starts, and at the "
+        "run's start (Fly: 5 s initial, 500 s at most)",
+    )
     service_cv: float = Field(
         1.0, ge=0.0, le=10.0, description="coefficient of variation of app time (1 = exponential)"
     )
@@ -59,16 +74,22 @@ class App(Strict):
         description="fly.toml concurrency type; for HTTP both count one per request in flight, "
         "since with `connections` the proxy opens a connection per request (fly.md 3.2)",
     )
-    queue_timeout_s: Seconds = Field(
-        30.0,
+    request_timeout_s: Seconds = Field(
+        60.0,
         gt=0,
         le=3600,
-        description="wait in the proxy queue before a request fails (assumption)",
+        description="a request that has not started on a Machine this long after reaching its "
+        "edge fails, wherever it waits (60 s: nginx's and AWS ALB's default; Fly states none)",
     )
     auto_stop: Literal["off", "stop", "suspend"] = Field(
         "off", description="auto_stop_machines: stop or suspend idle Machines"
     )
     auto_start: bool = Field(True, description="auto_start_machines")
+    stopped_region: Literal["start", "spill"] = Field(
+        "start",
+        description="when every Machine of the closest region is stopped: `start` one there, or "
+        "`spill` to a running Machine in the next region (Fly does not document it)",
+    )
     min_machines_running: int = Field(
         0, ge=0, le=1000, description="Machines kept running in the primary region"
     )
@@ -122,11 +143,6 @@ class App(Strict):
                 f"app.auto_stop: 'suspend' needs at most 2048 MB of memory (got {self.ram_mb}); "
                 "Fly suspends only Machines up to 2 GB: use 'stop'"
             )
-        if self.scale_count is None and self.min_machines_running > self.machines_per_region:
-            raise ValueError(
-                f"app.min_machines_running: {self.min_machines_running} exceeds "
-                f"machines_per_region {self.machines_per_region}"
-            )
         return self
 
     @property
@@ -134,12 +150,26 @@ class App(Strict):
         """A Machine's RAM [MB]: memory_mb, else the preset's smallest size."""
         return ram_mb(self.vm, self.memory_mb)
 
+    @property
+    def vcpus(self) -> int:
+        return preset_cpu(self.vm)[0]
+
+    @property
+    def shared_cpu(self) -> bool:
+        return preset_cpu(self.vm)[1] == "shared"
+
     def machines_in(self, region_set: tuple[str, ...]) -> list[int]:
-        """Machines in each region of a set, in the set's order."""
-        if self.scale_count is None:
-            return [self.machines_per_region] * len(region_set)
-        each, extra = divmod(self.scale_count, len(region_set))
-        return [each + (i < extra) for i in range(len(region_set))]
+        """Machines in each region of a set, in the set's order. Without scale_count the
+        primary region has at least min_machines_running (Fly keeps that many running there,
+        and only there); scale_count is the count as given (the scenario checks it)."""
+        if self.scale_count is not None:
+            each, extra = divmod(self.scale_count, len(region_set))
+            return [each + (i < extra) for i in range(len(region_set))]
+        counts = [self.machines_per_region] * len(region_set)
+        if self.primary_region in region_set:
+            primary = region_set.index(self.primary_region)
+            counts[primary] = max(counts[primary], self.min_machines_running)
+        return counts
 
     @model_validator(mode="after")
     def _memory(self):
@@ -156,6 +186,13 @@ def machine_preset(value: str) -> str:
             f"{value!r} is not a Fly Machine preset{hint}; allowed: {', '.join(presets)}"
         )
     return value
+
+
+@cache
+def preset_cpu(vm: str) -> tuple[int, str]:
+    """A preset's vCPUs and their kind (shared or performance)."""
+    row = machine_prices().loc[machine_prices()["preset"] == vm].iloc[0]
+    return int(row["cpus"]), str(row["cpu_kind"])
 
 
 def ram_mb(vm: str, memory_mb: int | None) -> int:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.data import alternative_plans, egress_prices, rates, regions
+from sim.data import egress_prices, rates, regions
 from sim.database_cost import ITEMS, database_bill, use_of
 from sim.databases import on_fly
-from sim.deployment import deployment
+from sim.deployment import alternative_plan, deployment
 from sim.fly_prices import BYTES_PER_GB, SECONDS_PER_MONTH, machine_usd_month
 from sim.scenario import Scenario
 
@@ -84,17 +84,6 @@ def fly_bill(scenario: Scenario, name: str, ok: pd.DataFrame, machines: pd.DataF
         "ipv4_usd_month": rates()["dedicated_ipv4_month"] if app.dedicated_ipv4 else 0.0,
     }
     return with_total(items)
-
-
-def alternative_plan(site: str, memory_mb: int) -> pd.Series:
-    """The cheapest plan of an alternative host at ``site`` with at least ``memory_mb`` (its
-    largest plan when none has enough)."""
-    provider, code = site.split(":", 1)
-    plans = alternative_plans()
-    offered_here = plans["sites"].str.split().map(lambda codes: code in codes)
-    here = plans[(plans["provider"] == provider) & offered_here]
-    fits = here[here["ram_gb"] * 1024 >= memory_mb]
-    return (fits if len(fits) else here.nlargest(1, "ram_gb")).sort_values("usd_month").iloc[0]
 
 
 def alternative_bill(scenario: Scenario, site: str, ok: pd.DataFrame) -> pd.Series:

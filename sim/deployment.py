@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
+
 from sim.app_config import App
-from sim.data import regions
+from sim.data import alternative_plans, regions
 from sim.database_config import Database, Layout
 from sim.databases import LOCAL, on_fly
 from sim.routing import edge_sites
@@ -19,6 +21,17 @@ ONE_SERVER = {  # an alternative host: one server, always on, no proxy limits
     "min_machines_running": 0,
     "hard_limit": None,
 }
+
+
+def alternative_plan(site: str, memory_mb: int) -> pd.Series:
+    """The cheapest plan of an alternative host at ``site`` with at least ``memory_mb`` (its
+    largest plan when none has enough)."""
+    provider, code = site.split(":", 1)
+    plans = alternative_plans()
+    offered_here = plans["sites"].str.split().map(lambda codes: code in codes)
+    here = plans[(plans["provider"] == provider) & offered_here]
+    fits = here[here["ram_gb"] * 1024 >= memory_mb]
+    return (fits if len(fits) else here.nlargest(1, "ram_gb")).sort_values("usd_month").iloc[0]
 
 
 @dataclass(frozen=True)
@@ -40,11 +53,14 @@ class Deployment:
 
 def deployment(scenario: Scenario, name: str) -> Deployment:
     """How candidate ``name`` runs. An alternative host is ONE_SERVER with its own site as the
-    only edge; a database of a Fly product runs on the server itself (assumption: the same
-    software on the box), an external one where the scenario places it, without replicas."""
+    only edge, its plan's vCPUs at full speed (no Fly quota: assumption); a database of a Fly
+    product runs on the server itself (assumption: the same software on the box), an external
+    one where the scenario places it, without replicas."""
     region_set, database = scenario.candidates[name], scenario.database_of(name)
     if name in scenario.alternatives:
-        app = scenario.app.model_copy(update=ONE_SERVER | {"primary_region": name})
+        cores = int(alternative_plan(name, scenario.app.ram_mb)["vcpu"])  # no Fly quota there
+        fast = {"primary_region": name, "vm": f"performance-{cores}x", "memory_mb": None}
+        app = scenario.app.model_copy(update=ONE_SERVER | fast)
         code, plan = database.product_code, database.plan_code
         primary = name if on_fly(code) else database.placed(scenario.app.primary_region)[0]
         layout = Layout(code, plan, primary, (name,), (primary,), ())

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 import tomllib
+import warnings
 from pathlib import Path
 
-from sim.checks import ScenarioError
+from sim.checks import ScenarioError, ScenarioWarning
 from sim.units import megabytes
 
 Fields = dict[str, tuple[object, str]]  # scenario app field -> (value, fly.toml key)
@@ -47,7 +48,7 @@ def read_fly_toml(path: Path) -> tuple[dict, dict[str, str]]:
     fields = {
         **_primary_region(config),
         **_service_fields(service, service_key),
-        **_vm_fields(_vm_of(config, group), path),
+        **_vm_fields(_vm_of(config, group, path), path),
         **_volume_fields(config, group, path),
     }
     data: dict = {"app": {field: value for field, (value, _) in fields.items()}}
@@ -148,10 +149,6 @@ def _service_fields(service: dict, key: str) -> Fields:
     for toml_key, field in SERVICE_KEYS.items():
         if toml_key in service:
             fields[field] = (service[toml_key], f"{key}.{toml_key}")
-    minimum = service.get("min_machines_running")
-    if isinstance(minimum, int) and not isinstance(minimum, bool) and minimum > 1:
-        # the app runs at least that many Machines in its primary region: simulate them all
-        fields["machines_per_region"] = (minimum, f"{key}.min_machines_running")
     concurrency = service.get("concurrency")
     limits = concurrency if isinstance(concurrency, dict) else {}
     for toml_key, field in CONCURRENCY_KEYS.items():
@@ -160,9 +157,17 @@ def _service_fields(service: dict, key: str) -> Fields:
     return fields
 
 
-def _vm_of(config: dict, group: str) -> dict:
-    """The VM of a process group: the entry listing it, else one for all groups, else the first."""
+def _vm_of(config: dict, group: str, path: Path) -> dict:
+    """The VM of a process group: the entry listing it, else one for all groups, else the first;
+    with none, the Machines API's default, said in a warning."""
     entries = _tables(config.get("vm"))
+    if not entries:
+        warnings.warn(
+            f"{path}: no [[vm]]: simulated with the Machines API's default, shared-cpu-1x with "
+            "256 MB (`fly launch` would have written shared-cpu-1x with 1024 MB)",
+            ScenarioWarning,
+            stacklevel=2,
+        )
     listing = [entry for entry in entries if group in (entry.get("processes") or [])]
     for_all = [entry for entry in entries if not entry.get("processes")]
     return next(iter(listing + for_all + entries), {})
@@ -173,8 +178,9 @@ def _vm_fields(vm: dict, path: Path) -> Fields:
     gpu = "gpu_kind" if vm.get("gpu_kind") else "size" if str(vm.get("size")) in GPU_SIZES else ""
     if gpu:
         raise ScenarioError(
-            f"{path}: vm.{gpu}: {vm[gpu]!r} is a GPU Machine, which globalness does not price "
-            "or model (CPU presets only: shared-cpu-Nx, performance-Nx)"
+            f"{path}: vm.{gpu}: {vm[gpu]!r} is a GPU Machine, which Fly.io no longer sells "
+            "(deprecated 2026-02-11, unavailable after 2026-08-01); use a CPU preset: "
+            "shared-cpu-Nx, performance-Nx"
         )
     fields = _preset(vm)
     memory_key = next((key for key in ("memory_mb", "memory") if key in vm), None)

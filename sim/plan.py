@@ -29,12 +29,12 @@ from sim.outages import Outages
 from sim.routing import anycast_ranking, region_order
 from sim.scenario import Scenario
 
-OK, REGION_DOWN, PRIMARY_DOWN, QUEUE_TIMEOUT, NO_MACHINE = range(5)
+OK, REGION_DOWN, PRIMARY_DOWN, TIMEOUT, NO_MACHINE = range(5)
 OUTCOMES = (
     "ok",
     "failed_region_down",
     "failed_primary_down",
-    "failed_queue_timeout",
+    "failed_timeout",
     "failed_no_machine",
 )
 
@@ -76,6 +76,7 @@ class Routes:
     group: np.ndarray  # index into Draws.groups
     edge: np.ndarray  # index into Plan.edges
     target: np.ndarray  # where it goes when nothing is contended (fly-replay: the primary)
+    first: np.ndarray  # the first region up from its edge (-1: none), which a replay leaves
     scale: np.ndarray | None  # measured RTT over the model's, to the closest region
     client: Leg  # user to edge, handshakes included
     replay: Leg  # edge to the first region and its fly-replay answer; 0 when not replayed, or
@@ -129,6 +130,10 @@ class Plan:
         """Region index each request goes to when nothing is contended; -1 when it fails."""
         target = self.routes.target[self.route]
         return np.where(self.failed == OK, target, -1) if self.failed.any() else target
+
+    @cached_property
+    def first(self) -> np.ndarray:
+        return self.routes.first[self.route]
 
     @cached_property
     def replayed(self) -> np.ndarray:
@@ -211,9 +216,12 @@ class Served:
     spilled: dict[int, int]  # requests served, by the DES's proxy, away from their target:
     # row -> region index
     queue_ms: np.ndarray | float  # in the proxy's queue and for a slot on the Machine
-    cold_start_ms: np.ndarray | float  # for its Machine to start or resume
+    cold_start_ms: np.ndarray | float  # for its Machine (or the one replaying it) to start
     db_wait_ms: np.ndarray | float  # for a connection of the primary database
-    machines: list[dict]  # per Machine: region index, running_s, starts
+    app_ms: np.ndarray  # on the Machine at full speed, its vCPUs shared with other requests
+    throttled_ms: np.ndarray | float  # lost to the Machine's CPU quota (sim.cpu)
+    machines: list[dict]  # per Machine: region index, running_s, starts, cpu_s, throttled_s,
+    # first_throttled_s (NaN: never)
     end_ms: float  # when the last request finished
 
 
@@ -322,6 +330,7 @@ def plan_requests(scenario: Scenario, name: str, draws: Draws) -> Plan:
         group=group,
         edge=edge,
         target=target,
+        first=first,
         scale=route_scale,
         client=Leg(*client_ms(group, edge)),
         replay=Leg(

@@ -39,13 +39,14 @@ def latency_quantiles(requests: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 def summary(
     requests: pd.DataFrame, machines: pd.DataFrame, engines: pd.DataFrame, scenario: Scenario
 ) -> pd.DataFrame:
-    """One row per region set (and alternative): requests, failures, latency quantiles, cold
-    starts, stale reads, SLO attainment, the itemised monthly bill, and the verdict against the
-    baseline: changes, user-hours of waiting saved a month, dollars per user-hour saved; last,
-    the engine that ran it."""
+    """One row per region set (and alternative): requests, failures, latency quantiles, the
+    share of requests slowed by the CPU quota, cold starts, stale reads, SLO attainment, the
+    itemised monthly bill, and the verdict against the baseline: changes, user-hours of
+    waiting saved a month, dollars per user-hour saved; last, the engine that ran it."""
     table = latency_quantiles(requests, ["region_set"])
     by_set = requests.groupby("region_set", observed=True, sort=True)
     table["error_rate"] = 1 - table["ok"] / table["requests"]
+    table["throttled_share"] = by_set["throttled_ms"].apply(lambda ms: float((ms > 0).mean()))
     table["cold_starts"] = by_set["cold_start_ms"].apply(lambda ms: int((ms > 0).sum()))
     table["stale_reads"] = by_set["stale_read"].sum().astype(int)
     within = (requests["outcome"] == "ok") & (requests["total_ms"] <= scenario.verdict.slo_ms)

@@ -9,6 +9,7 @@ import pandas as pd
 
 import sim
 from sim import report
+from sim.cpu_notes import cpu_notes
 from sim.database_notes import database_notes, placements
 from sim.tables import COST_ITEMS, cost_items, database_lines, engine_note, shown
 
@@ -52,6 +53,7 @@ def markdown_report(result: sim.Result, source: Path, captions: dict[str, str]) 
             *[f"- {line}" for line in placements(scenario)],
             *[f"- {line}" for line in database_notes(scenario)],
             "",
+            *cpu_section(result),
             "## Engine",
             "",
             *[f"- {line}" for line in engine_note(result).splitlines()],
@@ -137,3 +139,11 @@ def markdown_table(frame: pd.DataFrame) -> str:
         for row in frame.itertuples(index=False)
     ]
     return "\n".join([header, rule, *rows])
+
+
+def cpu_section(result: sim.Result) -> list[str]:
+    """The report's CPU section: one line per throttled region set; none when none is."""
+    lines = cpu_notes(result.machines)
+    if not lines:
+        return []
+    return ["## CPU", "", *[f"- {line}" for line in lines], ""]

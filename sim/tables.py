@@ -8,9 +8,8 @@ import pandas as pd
 
 import sim
 from sim import plots, report
-from sim.cost import alternative_plan
 from sim.databases import LOCAL, describe_site, product
-from sim.deployment import deployment
+from sim.deployment import alternative_plan, deployment
 from sim.engine import needs_des
 from sim.replications import LEVEL, Replicated
 from sim.search import RECHECK, Optimum
@@ -30,7 +29,13 @@ SHOWN = {
     "usd_per_user_hour_saved": "$/user-h",
 }
 COST_ITEMS = {"region_set": "region set", **plots.COST_ITEMS, "monthly_cost_usd": "total $/month"}
-DYNAMICS = {"error_rate": "failed %", "cold_starts": "cold starts", "stale_reads": "stale reads"}
+DYNAMICS = {
+    "error_rate": "failed %",
+    "throttled_share": "throttled %",
+    "cold_starts": "cold starts",
+    "stale_reads": "stale reads",
+}
+PERCENT = ("error_rate", "throttled_share")
 
 
 def format_summary(result: sim.Result) -> str:
@@ -68,12 +73,13 @@ def cost_items(summary: pd.DataFrame) -> pd.DataFrame:
 
 def shown(summary: pd.DataFrame) -> pd.DataFrame:
     """The summary columns people read: latency, cost, changes, and the dynamics that occurred
-    (failures as a percentage, cold starts, stale reads) when any region set has them."""
+    (failures and throttled requests as percentages, cold starts, stale reads) when any
+    region set has them."""
     table = summary[list(SHOWN)].rename(columns=SHOWN)
     table["SLO %"] *= 100
     for column, title in DYNAMICS.items():
         if (summary[column] > 0).any():
-            table[title] = summary[column] * (100 if column == "error_rate" else 1)
+            table[title] = summary[column] * (100 if column in PERCENT else 1)
     return table
 
 
@@ -84,7 +90,7 @@ def _formats(table: pd.DataFrame) -> dict:
     formats = {c: (lambda v: f"{v:,.0f}") for c in table.columns}
     formats["$/month"] = lambda v: f"{v:,.2f}"
     formats["Δ$/month"] = lambda v: f"{v:+,.2f}"
-    formats["failed %"] = lambda v: f"{v:.2f}"
+    formats["failed %"] = formats["throttled %"] = lambda v: f"{v:.2f}"
     formats["SLO %"] = lambda v: f"{v:.1f}"
     formats["$/user-h"] = lambda v: "-" if np.isnan(v) else f"{v:,.2f}"
     for column in ("Δp50 ms", "Δp99 ms"):
@@ -202,7 +208,10 @@ def describe(scenario: sim.Scenario) -> str:
         if reason:
             lines.append(f"engine (auto): des for {names}: {reason}")
         else:
-            lines.append(f"engine (auto): analytic for {names}, unless Erlang C finds queues")
+            lines.append(
+                f"engine (auto): analytic for {names}, unless the CPU quota binds or Erlang C "
+                "finds queues"
+            )
     return "\n".join(lines)
 
 

@@ -1,4 +1,6 @@
-"""Shared fixtures: small scenarios that run in well under a second."""
+"""Shared fixtures: small scenarios that run in well under a second. Their app time is
+waiting, not CPU work (cpu_share 0), so that tests of other dynamics see no CPU quota;
+tests of the quota (test_cpu.py) set it."""
 
 import warnings
 
@@ -10,7 +12,7 @@ SMALL = {
     "seed": 1,
     "users": {"where": "population", "count": 500},
     "workload": {"requests": 3000, "rate_rps": 20, "write_share": 0.2},
-    "app": {"primary_region": "iad"},
+    "app": {"primary_region": "iad", "cpu_share": 0},  # no CPU work: the quota never binds
     "database": {"product": "fly-postgres", "replicas": "all"},
     "region_sets": [["iad"], ["iad", "fra", "sin"]],
 }

@@ -107,7 +107,7 @@ def test_validate_reports_the_sets(scenario_file, capsys):
     assert main(["validate", str(scenario_file)]) == 0
     out = capsys.readouterr().out
     assert "ok: 3,000 requests x 2 region sets (iad, iad+fra+sin)" in out
-    assert "engine (auto): analytic for iad, iad+fra+sin, unless Erlang C finds queues" in out
+    assert "engine (auto): analytic for iad, iad+fra+sin, unless the CPU quota binds" in out
     assert main(["validate", str(scenario_file), "--set", "app.auto_stop=suspend"]) == 0
     assert (
         "engine (auto): des for iad, iad+fra+sin: app.auto_stop suspend" in capsys.readouterr().out

@@ -8,9 +8,11 @@ import pytest
 from conftest import small_scenario
 
 import sim
+from sim.contention import busiest_wait
 from sim.draws import draw
-from sim.engine import PARTS, busiest_wait, simulate
+from sim.engine import simulate
 from sim.plan import OUTCOMES, plan_requests
+from sim.request_log import PARTS
 
 
 def requests(scenario, engine="des"):

@@ -22,14 +22,14 @@ def test_every_request_ends_in_exactly_one_outcome():
             "concurrency": 1,
             "hard_limit": 2,
             "soft_limit": 1,
-            "queue_timeout_s": 0.05,
+            "request_timeout_s": 0.05,
         },
         faults=[{"region": "iad", "start_s": 2.0, "duration_s": 3.0}],
     )
     counts = result.outcomes
     assert list(counts.columns) == list(OUTCOMES)
     assert (counts.sum(axis=1) == 4000).all()
-    assert counts["failed_queue_timeout"].sum() > 0 and counts["failed_primary_down"].sum() > 0
+    assert counts["failed_timeout"].sum() > 0 and counts["failed_primary_down"].sum() > 0
     summary = result.summary.set_index("region_set")
     np.testing.assert_allclose(summary["error_rate"], 1 - counts["ok"] / 4000)
 

@@ -103,8 +103,7 @@ EXPECTED: dict[str, dict | str] = {
         "mad",
         auto_stop="stop",
         **ON,
-        min_machines_running=2,
-        machines_per_region=2,  # at least min_machines_running Machines run in the primary
+        min_machines_running=2,  # App.machines_in puts 2 in the primary, 1 elsewhere
         vm="shared-cpu-1x",
         memory_mb=1024,
     ),

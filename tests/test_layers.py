@@ -18,23 +18,25 @@ ORDER = [
     *("flytoml", "scenario_files"),  # input: YAML or fly.toml -> Scenario
     *("paths", "network", "routing", "calibration", "workload", "queueing"),  # model
     *("database_cost", "deployment", "cost"),  # where a candidate runs, its bill
-    *("draws", "outages", "database_paths", "plan", "fleet", "engine"),  # engine: draws, SimPy
+    *("draws", "outages", "database_paths", "plan"),  # a region set's requests, planned
+    *("cpu", "machine", "fleet", "analytic", "contention", "request_log", "engine"),  # engines
     *(
         "report",
         "database_notes",
+        "cpu_notes",
         "plots",
         "maps",
     ),  # report: tables and figures from the request log
-    *("sweep", "replications", "search"),  # studies: many runs of a scenario
+    *("sweep", "replications", "search", "sizing"),  # studies: many runs of a scenario
     *("__init__", "tables", "review", "outputs"),  # face: the Python API, what a run shows
-    *("cli_reference", "cli", "__main__"),  # and the command
+    *("cli_reference", "cli_options", "cli_studies", "cli", "__main__"),  # and the command
 ]
 ONLY_IN = {
-    "simpy": {"fleet"},
+    "simpy": {"cpu", "machine", "fleet"},
     "matplotlib": {"plots", "maps", "__init__", "outputs"},
     "yaml": {"scenario_files"},
     "tomllib": {"flytoml"},
-    "tqdm": {"cli"},
+    "tqdm": {"cli", "cli_studies"},
     "markdown": {"outputs"},
     "scipy": {"paths", "calibration", "replications"},
     "dask": {"sweep"},

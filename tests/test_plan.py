@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from conftest import small_scenario
 
+from sim.analytic import last_done_ms
+from sim.contention import busiest_wait
 from sim.draws import distinct, draw, standard_gamma
-from sim.engine import busiest_wait, last_done_ms
 from sim.plan import OK, plan_requests, split_routes
 from sim.queueing import erlang_c
 

@@ -202,7 +202,7 @@ def test_yaml_object_tags_are_refused(tmp_path):
     ("section", "key", "written", "value"),
     [
         ("app", "cold_start_s", "1.5s", 1.5),
-        ("app", "queue_timeout_s", "2m", 120.0),
+        ("app", "request_timeout_s", "2m", 120.0),
         ("app", "autostop_interval_s", "1h30m", 5400.0),
         ("app", "service_ms", "0.1s", 100.0),
         ("app", "service_ms", 35, 35.0),

@@ -77,7 +77,7 @@ def test_bad_options_name_the_option(arguments, field):
 def test_the_command_prints_the_best_sets_and_writes_the_csv_and_chart(tmp_path, capsys):
     path = tmp_path / "japan.yaml"
     path.write_text(
-        "app: {primary_region: iad}\nusers: {where: {JP: 1.0}, count: 200}\n"
+        "app: {primary_region: iad, cpu_share: 0}\nusers: {where: {JP: 1.0}, count: 200}\n"
         "workload: {requests: 2000}\ndatabase: {product: fly-postgres, replicas: all}\n"
         "region_sets: [[iad]]\n"
     )

@@ -1,0 +1,56 @@
+"""What the commands that read a scenario share: its options, as read from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+import sim
+from sim.scenario_files import load_scenario, load_setting
+
+
+def scenario_options(command, region_sets: bool = True):
+    """The options that shape a scenario as it is read: shared by `run`, `validate`, `sweep`,
+    `size` and (without --regions) `optimize`."""
+    regions_option = click.option(
+        "--regions", "region_sets", multiple=True, metavar="a,b,c",
+        help="a region set (repeat for more); replaces the scenario's",
+    )  # fmt: skip
+    options = [
+        click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path)),
+        *([regions_option] if region_sets else []),
+        click.option(
+            "--primary", "primary_region", metavar="REGION",
+            help="the primary region (where writes and the database live)",
+        ),
+        click.option(
+            "--count", "scale_count", type=click.IntRange(1, 10_000), metavar="N",
+            help="N Machines per region set, spread like `fly scale count N --region a,b,c`",
+        ),
+        click.option(
+            "--set", "settings", multiple=True, metavar="KEY=VALUE", callback=parse_settings,
+            help="set a scenario key by its dotted path, e.g. workload.rate_rps=200 (repeatable)",
+        ),
+        click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="the root random seed"),
+        click.option("--strict", is_flag=True, help="refuse regions Fly.io deprecated in 2025"),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def parse_settings(context, parameter, given: tuple[str, ...]) -> dict[str, object]:
+    """`--set a.b=VALUE` pairs; each VALUE is read as a YAML scalar (200, 90s, true, [a, b])."""
+    settings = {}
+    for text in given:
+        key, equals, value = text.partition("=")
+        if not equals or not key.strip():
+            raise click.BadParameter(f"{text!r} is not KEY=VALUE (e.g. workload.rate_rps=200)")
+        settings[key.strip()] = load_setting(value)
+    return settings
+
+
+def read_scenario(scenario: Path, region_sets: tuple[str, ...], **overrides) -> sim.Scenario:
+    sets = [[code.strip() for code in text.split(",") if code.strip()] for text in region_sets]
+    return load_scenario(scenario, region_sets=sets or None, **overrides)
