@@ -1,6 +1,6 @@
 """Throughput and memory of both engines, against baselines measured in the same run.
 
-Run: python benchmarks/run.py [--requests N] [--analytic-requests N] [--rss]
+Run: python benchmarks/run.py [--requests N] [--analytic-requests N] [--rss] [--size]
 
 Prints requests per second of the discrete-event engine and of the analytic engine, each on
 the full model (users, anycast, network draws, the request log; the DES adds the proxy,
@@ -13,7 +13,8 @@ analytic engine for one of them alone: its draws then serve one set), beside:
 with the ratios and issue 8's targets (DES >= 0.5 x bare SimPy, analytic >= 0.25 x bare
 numpy). Short measurements are the best of REPEAT after a warm-up run, so that both sides
 write to memory the process has touched before. With --rss, the peak resident memory of
-a 1M-request run of one region set per engine, each in a child process.
+a 1M-request run of one region set per engine, each in a child process; with --size, how long
+`globalness size` takes on the seed app as the article sized it (shared-cpu-1x).
 """
 
 from __future__ import annotations
@@ -131,6 +132,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100_000, help="per region set, DES")
     parser.add_argument("--analytic-requests", type=int, default=2_000_000, help="per set")
     parser.add_argument("--rss", action="store_true", help="peak RSS of 1M-request runs")
+    parser.add_argument(
+        "--size", action="store_true", help="seconds of `globalness size` on the seed app"
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     sets = len(SCENARIO["region_sets"])
@@ -175,6 +179,17 @@ def main() -> None:
         for engine in ("des", "analytic"):
             rss = peak_rss_mb(engine, 1_000_000)
             print(f"peak RSS, 1,000,000 requests of one region set, {engine}: {rss:,.0f} MB")
+    if args.size:
+        print(f"globalness size, seed app on shared-cpu-1x: {size_seconds():.0f} s (target <= 60)")
+
+
+def size_seconds() -> float:
+    """Seconds of `sim.size` on scenarios/fly-seed.yaml with the article's shared-cpu-1x."""
+    seed = Path(__file__).parents[1] / "scenarios" / "fly-seed.yaml"
+    loaded = sim.load_scenario(seed, settings={"app.vm": "shared-cpu-1x", "app.memory_mb": 256})
+    start = time.perf_counter()
+    sim.size(loaded)
+    return time.perf_counter() - start
 
 
 if __name__ == "__main__":
