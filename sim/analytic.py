@@ -15,10 +15,14 @@ def analytic(plan: Plan, progress: Callable[[int], object] | None = None) -> Ser
     """Every request at its planned target, waiting for nothing; Machines always started."""
     end_ms, app = last_done_ms(plan), plan.app
     counts = app.machines_in(plan.region_set)
-    ok = plan.failed == OK
+    _, busy_ms, service_ms, _ = plan.route_totals  # per route: app + database, database
+    targeted = plan.routes.target >= 0
     cpu_ms = np.bincount(
-        plan.target[ok], plan.draws.app_ms[ok] * app.cpu_share, minlength=len(counts)
-    )  # each region's CPU work, spread evenly over its Machines
+        plan.routes.target[targeted],
+        (busy_ms - service_ms)[targeted] * app.cpu_share,
+        minlength=len(counts),
+    )  # each region's CPU work, spread evenly over its Machines (failures at the edge too:
+    # an outage makes the analytic engine's CPU figures an upper bound)
     machines = [
         {
             "region": r,

@@ -68,23 +68,13 @@ def baseline_ms_per_s(app) -> float:
     return 1000 * app.vcpus * (SHARED_BASELINE if app.shared_cpu else 1.0)
 
 
-def hourly_requests(plan: Plan) -> np.ndarray:
-    """Requests per window of the run (`Draws.windows`) and target: (windows, regions + 1),
-    column 0 for the requests that fail at their edge."""
-    window = plan.draws.windows[1]
-    regions = len(plan.region_set)
-    cells = (window[-1] + 1) * (regions + 1)
-    hourly = np.bincount(window * (regions + 1) + (plan.target + 1), minlength=cells)
-    return hourly.reshape(-1, regions + 1)
-
-
 def cpu_demand_ms_per_s(plan: Plan) -> np.ndarray:
     """Per region of the set, the CPU its requests ask of each of its Machines in the busiest
     window of the run [ms of CPU a second]: requests x mean CPU time (app time x cpu_share)."""
     window_ms = plan.draws.windows[0]
     cpu_ms = float(plan.draws.app_ms.mean()) * plan.app.cpu_share
     machines = np.array(plan.app.machines_in(plan.region_set))
-    busiest = hourly_requests(plan)[:, 1:].max(axis=0)
+    busiest = plan.requests_per_window[:, 1:].max(axis=0)
     return busiest * cpu_ms / window_ms * 1000 / machines
 
 
@@ -96,7 +86,7 @@ def busiest_wait(plan: Plan) -> tuple[float, str]:
     routes, draws, app = plan.routes, plan.draws, plan.app
     window_ms, window = draws.windows
     requests, busy_ms, service_ms, jitter = plan.route_totals
-    hourly = hourly_requests(plan)
+    hourly = plan.requests_per_window
     at_database = routes.at_primary & (routes.target >= 0)
     path_ms = routes.query.floor_ms * requests + routes.query.excess_ms * jitter
     cpu_ms = (busy_ms - service_ms) * app.cpu_share  # app time x its CPU share, per route

@@ -68,7 +68,7 @@ class Draws:
 
     @cached_property
     def windows(self) -> tuple[float, np.ndarray]:
-        """The windows of `sim.engine.busiest_wait`: an hour, or the whole run when shorter
+        """The windows of `sim.contention.busiest_wait`: an hour, or the whole run when shorter
         [ms], and each request's window (from 0)."""
         t_s = self.t_s
         window_s = min(3600.0, max(float(t_s[-1] - t_s[0]), 0.001))

@@ -132,6 +132,16 @@ class Plan:
         return np.where(self.failed == OK, target, -1) if self.failed.any() else target
 
     @cached_property
+    def requests_per_window(self) -> np.ndarray:
+        """Requests per window of the run (`Draws.windows`) and target: (windows, regions + 1),
+        column 0 for the requests that fail at their edge."""
+        window = self.draws.windows[1]
+        regions = len(self.region_set)
+        cells = (window[-1] + 1) * (regions + 1)
+        hourly = np.bincount(window * (regions + 1) + (self.target + 1), minlength=cells)
+        return hourly.reshape(-1, regions + 1)
+
+    @cached_property
     def first(self) -> np.ndarray:
         return self.routes.first[self.route]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.checks import DeprecatedRegionWarning, ScenarioError
+from sim.checks import DeprecatedRegionWarning, ScenarioError, ScenarioWarning
 from sim.flytoml import read_fly_toml
 from sim.scenario_files import load_scenario
 
@@ -274,6 +274,10 @@ HTTP = "[http_service]\ninternal_port = 8080\n"
         (HTTP + '[[vm]]\nsize = "performance-8x"\ngpu_kind = "a100-pcie-40gb"\n', "vm.gpu_kind"),
         ('vm.size = "a10"\n' + HTTP, "vm.size: 'a10' is a GPU Machine"),  # top-level dotted
         (
+            HTTP + '[[vm]]\ngpu_kind = "l40s"\n',
+            "which Fly.io no longer sells (deprecated 2026-02-11",
+        ),
+        (
             '[[services]]\nprotocol = "udp"\ninternal_port = 53\n[[services.ports]]\nport = 53\n',
             "services: udp port 53 serves no HTTP (globalness simulates HTTP request/response apps",
         ),
@@ -437,3 +441,13 @@ def test_a_volume_of_another_process_group_is_not_the_apps(tmp_path):
     assert "volume_gb" not in data["app"]
     data, origins = read_fly_toml(write(tmp_path, HTTP + '[mounts]\ninitial_size = "20gb"\n'))
     assert data["app"]["volume_gb"] == 20.0 and origins["app.volume_gb"] == "mounts.initial_size"
+
+
+def test_without_vm_the_machines_api_default_is_used_and_said(tmp_path):
+    path = tmp_path / "fly.toml"
+    path.write_text('primary_region = "iad"\n' + HTTP)
+    with pytest.warns(
+        ScenarioWarning, match="no \\[\\[vm\\]\\].*shared-cpu-1x with 256 MB.*1024 MB"
+    ):
+        data, _ = read_fly_toml(path)
+    assert "vm" not in data["app"] and "memory_mb" not in data["app"]  # App's own defaults
