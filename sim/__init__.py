@@ -98,7 +98,8 @@ class Result:
         return plots.plot_parts(self.requests)
 
     def plot_daily(self) -> Figure:
-        return plots.plot_daily(self.requests)
+        daily = self.scenario.workload.daily
+        return plots.plot_daily(self.requests, daily.start_utc_hour if daily else 0.0)
 
     def plot_map(self, region_set: str | None = None, by: str = "p50") -> Figure:
         """Users on a world map coloured by their p50 (``by="p50"``) or by the region that

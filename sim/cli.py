@@ -15,7 +15,7 @@ from tqdm import tqdm
 import sim
 from sim import outputs, tables
 from sim.checks import ScenarioError, ScenarioWarning
-from sim.cli_options import read_scenario, scenario_options
+from sim.cli_options import provenance_here, read_scenario, scenario_options
 from sim.cli_reference import FORMAT, calibrate, databases_command, regions_command, rtt
 from sim.cli_studies import optimize, size, sweep
 from sim.cpu_notes import cpu_notes
@@ -25,18 +25,22 @@ from sim.replications import replicate
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code instead of raising SystemExit."""
-    shown: set[str] = set()
+    shown: list[str] = []  # in order: the reports list them (sim.provenance)
 
     def show_once(message, *_) -> None:
         if str(message) not in shown:
-            shown.add(str(message))
+            shown.append(str(message))
             click.echo(f"warning: {message}", err=True)
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", ScenarioWarning)
             warnings.showwarning = show_once
-            cli.main(args=argv, prog_name="globalness", standalone_mode=False)
+            typed = list(sys.argv[1:] if argv is None else argv)
+            cli.main(
+                args=argv, prog_name="globalness", standalone_mode=False,
+                obj={"argv": typed, "warnings": shown},
+            )  # fmt: skip
     except ScenarioError as error:
         click.echo(f"error: {error}", err=True)
         return 2
@@ -157,7 +161,9 @@ def run(
         else:  # stdout stays one CSV or JSON document
             note(f"\n{shown}")
     if out is not None:
-        written = outputs.write_outputs(result, out, source=scenario, replicated=replicated)
+        written = outputs.write_outputs(
+            result, out, source=scenario, replicated=replicated, provenance=provenance_here()
+        )
         files = [name for name in written if not name.endswith((".png", ".svg"))]
         charts = sum(name.endswith(".png") for name in written)
         note(f"\nwrote {', '.join(files)} and {charts} charts (PNG and SVG) to {out}/")

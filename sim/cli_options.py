@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import click
 
 import sim
+from sim.provenance import Provenance
 from sim.scenario_files import load_scenario, load_setting
 
 
@@ -54,3 +56,11 @@ def parse_settings(context, parameter, given: tuple[str, ...]) -> dict[str, obje
 def read_scenario(scenario: Path, region_sets: tuple[str, ...], **overrides) -> sim.Scenario:
     sets = [[code.strip() for code in text.split(",") if code.strip()] for text in region_sets]
     return load_scenario(scenario, region_sets=sets or None, **overrides)
+
+
+def provenance_here() -> Provenance:
+    """This run's provenance: the command as typed and the warnings printed so far (the
+    context `sim.cli.main` gives every command)."""
+    found = click.get_current_context().find_root().obj or {}
+    typed = shlex.join(found.get("argv", []))
+    return Provenance.now(f"globalness {typed}".rstrip(), found.get("warnings", []))

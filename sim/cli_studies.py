@@ -11,8 +11,8 @@ from tqdm import tqdm
 
 import sim
 from sim import outputs, tables
-from sim.cli_options import read_scenario, scenario_options
-from sim.search import OBJECTIVES
+from sim.cli_options import provenance_here, read_scenario, scenario_options
+from sim.search import OBJECTIVES, REPLICATIONS
 from sim.sweep import sweep as run_sweep
 
 
@@ -55,8 +55,10 @@ def parse_sizes(context, parameter, text: str) -> list[int]:
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
-    help="folder for optimize.csv and the how-many-regions chart",
+    help="folder for optimize.csv, the how-many-regions chart and a report",
 )
+@click.option("--replications", type=click.IntRange(1), default=REPLICATIONS, show_default=True,
+              metavar="N", help="seeds each finalist is re-run over")  # fmt: skip
 @click.option("-q", "--quiet", is_flag=True, help="no progress on stderr")
 def optimize(
     scenario: Path,
@@ -65,13 +67,15 @@ def optimize(
     budget: float | None,
     must_include: tuple[str, ...],
     out: Path | None,
+    replications: int,
     quiet: bool,
     **overrides,
 ) -> None:
     """The best region set of each size for SCENARIO's users, and how many regions are
     enough: p50, p99, monthly cost and the gain of each added region. Every set holds the
     primary region; the others come from Fly.io's active regions (exhaustive up to 4 regions,
-    greedy plus local search beyond; the best sets re-run with the discrete-event engine).
+    greedy plus local search beyond; the best sets re-run with the discrete-event engine over
+    --replications seeds, a tie broken by cost, then p50).
 
     \b
     Examples:
@@ -83,10 +87,19 @@ def optimize(
     with tqdm(
         unit=" region sets", delay=1, disable=True if quiet else None, file=sys.stderr, leave=False
     ) as bar:
-        found = sim.optimize(loaded, sizes, objective, budget, must_include, progress=bar.update)
-    click.echo(tables.format_optimum(found))
+        found = sim.optimize(
+            loaded,
+            sizes,
+            objective,
+            budget,
+            must_include,
+            progress=bar.update,
+            replications=replications,
+        )
+    text = tables.format_optimum(found)
+    click.echo(text)
     if out is not None:
-        written = outputs.write_optimum(found, out)
+        written = outputs.write_optimum(found, loaded, out, scenario, provenance_here(), text)
         if not quiet:
             click.echo(f"\nwrote {', '.join(written)} to {out}/", err=True)
 
@@ -194,7 +207,6 @@ def sweep(
         )  # fmt: skip
     click.echo(tables.format_sweep(table))
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        outputs.write_atomic(out / "sweep.csv", table.to_csv(index=False).encode())
+        written = outputs.write_sweep(table, loaded, out, scenario, provenance_here())
         if not quiet:
-            click.echo(f"\nwrote sweep.csv to {out}/", err=True)
+            click.echo(f"\nwrote {', '.join(written)} to {out}/", err=True)

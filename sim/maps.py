@@ -18,12 +18,12 @@ from matplotlib.path import Path
 from matplotlib.patheffects import withStroke
 
 from sim.data import sites, world_outlines
-from sim.plots import PALETTE, Chart
+from sim.plots import REGION_COLOURS, Chart
 from sim.report import latency_quantiles
 
 LON_LIMITS, LAT_LIMITS = (-180, 180), (-60, 80)
 LAND, COAST = "#dcdcdc", "#ffffff"
-NO_ANSWER = "#D55E00"  # Okabe-Ito vermillion: users with no ok request; not in viridis
+NO_ANSWER = "#B2182B"  # dark red: places with no ok request; in no palette of the charts
 LATENCY_TICKS_MS = (10, 20, 30, 50, 100, 200, 300, 500, 1000, 2000, 3000, 5000, 10000)
 LABEL_PT = 9  # region code labels [pt]
 POINT_SIZE = 5  # user points [pt²]
@@ -39,8 +39,9 @@ LATENCY_COLOURS = ListedColormap(colormaps["viridis"](np.linspace(0, 0.9, 230)))
 
 def plot_map(requests: pd.DataFrame, region_set: str, by: str = "p50") -> Figure:
     """The users of one region set on a world map, coloured by their p50 latency [ms] over ok
-    requests (``by="p50"``) or by the region that served most of their requests
-    (``by="region"``), with the set's regions marked and labelled."""
+    requests (``by="p50"``, on one colour scale for every set of the run: `latency_scale`)
+    or by the region that served most of their requests (``by="region"``), with the set's
+    regions marked and labelled."""
     if by not in ("p50", "region"):
         raise ValueError(f"by={by!r}: use 'p50' or 'region'")
     names = list(dict.fromkeys(requests["region_set"].astype(str)))
@@ -48,6 +49,7 @@ def plot_map(requests: pd.DataFrame, region_set: str, by: str = "p50") -> Figure
         raise ValueError(f"{region_set!r} is not in the log; region sets: {', '.join(names)}")
     rows = requests[requests["region_set"] == region_set]
     users = users_of(rows)
+    scale = latency_scale(requests) if by == "p50" else None
     codes = regions_of(rows, region_set)
     p50_ms = latency_quantiles(rows, ["region_set"])["p50_ms"].iloc[0]
 
@@ -61,7 +63,7 @@ def plot_map(requests: pd.DataFrame, region_set: str, by: str = "p50") -> Figure
             if np.isfinite(p50_ms)
             else f"{region_set}: no request was answered"
         )
-        draw_latency(fig, ax, users)
+        draw_latency(fig, ax, users, scale)
     else:
         title = draw_regions(fig, ax, users, codes, region_set, legend_inside=legend_inside)
     draw_sites(ax, codes, region_colours(codes) if by == "region" else None)
@@ -148,16 +150,23 @@ def overlaps(a, b) -> bool:
     return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
 
-def draw_latency(fig: Figure, ax: Axes, users: pd.DataFrame) -> None:
-    """Users as points on a log colour scale of their p50 [ms]; users with no ok request in
-    vermillion."""
+def latency_scale(requests: pd.DataFrame) -> tuple[float, float]:
+    """The colour scale [ms] of every p50 map of a run: the places' p50 over all its region
+    sets, the fastest and slowest 1 % taking the end colours so that outliers set no scale."""
+    place = ["region_set", "user_lat", "user_lon"]
+    ok = requests[requests["outcome"] == "ok"]
+    answered = ok.groupby(place, observed=True)["total_ms"].median().astype(float)
+    if not len(answered):
+        return 1.0, 2.0
+    low, high = max(answered.quantile(0.01), 1.0), answered.quantile(0.99)
+    return (low, high) if high > low else (low / 2, low * 2)
+
+
+def draw_latency(fig: Figure, ax: Axes, users: pd.DataFrame, scale: tuple[float, float]) -> None:
+    """Places of users as points on the log colour ``scale`` of their p50 [ms]; places with
+    no ok request in vermillion."""
     p50 = users["p50_ms"]
-    answered = p50.dropna()
-    low, high = (
-        (max(answered.quantile(0.01), 1.0), answered.quantile(0.99)) if len(answered) else (1, 2)
-    )  # the fastest and slowest 1% of users take the end colours, so outliers set no scale
-    if high <= low:
-        low, high = low / 2, low * 2
+    low, high = scale
     order = np.argsort(p50.fillna(np.inf).to_numpy(), kind="stable")[::-1]  # fastest on top
     points = ax.scatter(
         users["user_lon"].to_numpy()[order],
@@ -179,7 +188,7 @@ def draw_latency(fig: Figure, ax: Axes, users: pd.DataFrame) -> None:
     failed = int(p50.isna().sum())
     if failed:
         ax.legend(
-            handles=[marker(NO_ANSWER, f"no ok request ({failed:,} users)")],
+            handles=[marker(NO_ANSWER, f"no ok request ({failed:,} places of users)")],
             loc="lower left",
             fontsize="small",
         )
@@ -208,7 +217,7 @@ def draw_regions(
         ax.scatter(
             group["user_lon"], group["user_lat"], s=POINT_SIZE, linewidths=0, color=colour, zorder=2
         )
-        handles.append(marker(colour, f"{label}: {len(group):,} users"))
+        handles.append(marker(colour, f"{label}: {len(group):,} places of users"))
     (ax if legend_inside else fig).legend(
         handles=handles,
         loc="lower left" if legend_inside else "outside right upper",
@@ -219,7 +228,7 @@ def draw_regions(
     shares = users["region"].value_counts() / len(users)
     if shares.empty:
         return f"{region_set}: no user got an answer"
-    parts = [f"{shares.index[0]} serves {shares.iloc[0]:.0%} of the users"]
+    parts = [f"{shares.index[0]} serves {shares.iloc[0]:.0%} of the places of users"]
     parts += [f"{code} {share:.0%}" for code, share in shares.iloc[1:TITLE_REGIONS].items()]
     rest = shares.iloc[TITLE_REGIONS:]
     if len(rest):
@@ -228,8 +237,8 @@ def draw_regions(
 
 
 def region_colours(codes: list[str]) -> dict[str, str]:
-    """Region code -> Okabe-Ito colour, in the set's order."""
-    return {code: PALETTE[i % len(PALETTE)] for i, code in enumerate(codes)}
+    """Region code -> colour (REGION_COLOURS, never a region set's), in the set's order."""
+    return {code: REGION_COLOURS[i % len(REGION_COLOURS)] for i, code in enumerate(codes)}
 
 
 def draw_sites(ax: Axes, codes: list[str], colours: dict[str, str] | None = None) -> None:

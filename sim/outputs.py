@@ -18,8 +18,10 @@ from matplotlib.figure import Figure
 
 import sim
 from sim.plots import covers_a_day
+from sim.provenance import Provenance
 from sim.replications import Replicated
 from sim.review import markdown_report
+from sim.scenario_files import dump_scenario
 from sim.search import Optimum
 
 CHARTS = {  # file stem: (Result method, caption)
@@ -36,7 +38,9 @@ HTML_PAGE = """<!DOCTYPE html>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
   line-height: 1.45; color: #222; }}
-table {{ border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; }}
+table {{ border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; display: block;
+  max-width: 100%; overflow-x: auto; }}
+pre {{ max-width: 100%; overflow-x: auto; }}
 th, td {{ border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; }}
 th:first-child, td:first-child {{ text-align: left; }}
 img {{ max-width: 100%; }}
@@ -66,21 +70,29 @@ def file_stem(name: str) -> str:
 
 
 def write_outputs(
-    result: sim.Result, out: Path, source: Path, replicated: Replicated | None = None
+    result: sim.Result,
+    out: Path,
+    source: Path,
+    replicated: Replicated | None = None,
+    provenance: Provenance | None = None,
 ) -> list[str]:
     """Write each output atomically (temp file, then rename) into ``out``; return the names.
 
-    Tables as CSV, the request log as Parquet, each chart as PNG and SVG, report.md, and
-    report.html: the same report with its charts embedded, one file to attach to a review;
-    with ``replicated``, replications.csv (each metric's interval per set) and
-    replication_pairs.csv (every two sets' paired differences).
+    Tables as CSV, the request log as Parquet, each chart as PNG and SVG, the resolved
+    scenario as scenario.yaml (it reproduces every CSV), report.md, and report.html: the same
+    report with its charts embedded, one file to attach to a review, opening with its
+    ``provenance`` (default: now, from Python); with ``replicated``, replications.csv (each
+    metric's interval per set) and replication_pairs.csv (every two sets' paired differences).
     """
     out.mkdir(parents=True, exist_ok=True)
+    provenance = provenance or Provenance.now("sim.run, from Python")
     figures = charts(result)
     pngs = {f"{stem}.png": _image(figure, "png") for stem, (_, figure) in figures.items()}
     svgs = {f"{stem}.svg": _image(figure, "svg") for stem, (_, figure) in figures.items()}
-    report = markdown_report(result, source, {stem: c for stem, (c, _) in figures.items()})
+    captions = {stem: caption for stem, (caption, _) in figures.items()}
+    report = markdown_report(result, source, captions, provenance)
     content = {
+        "scenario.yaml": dump_scenario(result.scenario, str(source)).encode(),
         "summary.csv": result.summary.to_csv(index=False).encode(),
         "by_continent.csv": result.by_continent.to_csv(index=False).encode(),
         "by_kind.csv": result.by_kind.to_csv(index=False).encode(),
@@ -98,18 +110,73 @@ def write_outputs(
     return list(content)
 
 
-def write_optimum(optimum: Optimum, out: Path) -> list[str]:
-    """optimize.csv (the best set of each size) and the how-many-regions chart (PNG, SVG)."""
+def write_optimum(
+    optimum: Optimum,
+    scenario: sim.Scenario,
+    out: Path,
+    source: Path,
+    provenance: Provenance,
+    text: str,
+) -> list[str]:
+    """optimize.csv (the best set of each size), the how-many-regions chart (PNG, SVG), and
+    a report of them (``text``: the table as printed) with its provenance."""
     out.mkdir(parents=True, exist_ok=True)
     figure = optimum.plot()
+    png = _image(figure, "png")
+    report = study_report(
+        f"optimize {source.name}", scenario, provenance, text,
+        {"optimize": "the best set of each size: latency and monthly cost"},
+    )  # fmt: skip
     content = {
         "optimize.csv": optimum.table().to_csv(index=False).encode(),
-        "optimize.png": _image(figure, "png"),
+        "optimize.png": png,
         "optimize.svg": _image(figure, "svg"),
+        "report.md": report.encode(),
+        "report.html": html_report(report, {"optimize.png": png}, source.name).encode(),
     }
     for name, data in content.items():
         write_atomic(out / name, data)
     return list(content)
+
+
+def write_sweep(
+    table: pd.DataFrame, scenario: sim.Scenario, out: Path, source: Path, provenance: Provenance
+) -> list[str]:
+    """sweep.csv and a report of it with its provenance."""
+    out.mkdir(parents=True, exist_ok=True)
+    report = study_report(
+        f"sweep {source.name}", scenario, provenance, table.to_string(index=False), {}
+    )
+    content = {
+        "sweep.csv": table.to_csv(index=False).encode(),
+        "report.md": report.encode(),
+        "report.html": html_report(report, {}, source.name).encode(),
+    }
+    for name, data in content.items():
+        write_atomic(out / name, data)
+    return list(content)
+
+
+def study_report(
+    title: str, scenario: sim.Scenario, provenance: Provenance, text: str, charts: dict
+) -> str:
+    """The report of a study (optimize, sweep): its provenance, its table as printed, its
+    charts (``charts``: file stem -> caption)."""
+    provenance_lines = [line for line in provenance.lines(scenario) if "scenario.yaml" not in line]
+    return "\n".join(
+        [
+            f"# globalness {title}",
+            "",
+            *provenance_lines,
+            "## Result",
+            "",
+            "```",
+            text,
+            "```",
+            "",
+            *[f"### {caption}\n\n![{caption}]({stem}.png)\n" for stem, caption in charts.items()],
+        ]
+    )
 
 
 def html_report(report: str, pngs: dict[str, bytes], title: str) -> str:

@@ -13,13 +13,19 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from sim.report import QUANTILES, latency_cdf, latency_quantiles
+from sim.report import QUANTILES, latency_cdf, latency_quantiles, ms_text
 
 # Okabe & Ito (2008) colour-blind-safe palette; region set i always gets colour i.
 LOG_TICKS_MS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000)
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
-# Latency parts, network first: blues for the network, then warm colours (Okabe & Ito again)
-PART_COLOURS = ("#0072B2", "#56B4E9", "#F0E442", "#D55E00", "#009E73", "#CC79A7", "#E69F00")
+# Cost items and latency parts: a sequential ramp (viridis, sampled) that shares no colour
+# with the region sets' palette, so a colour never means a region set in one chart and
+# something else in another
+ITEM_COLOURS = ("#440154", "#46327E", "#365C8D", "#277F8E", "#1FA187", "#4AC16D", "#A0DA39",
+                "#FDE725")  # fmt: skip
+# A map's regions (not region sets): Paul Tol's muted qualitative scheme, no colour shared
+REGION_COLOURS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677",
+                  "#882255", "#AA4499")  # fmt: skip
 
 
 class Chart(Figure):
@@ -40,15 +46,21 @@ def plot_cdf(requests: pd.DataFrame) -> Figure:
     for name, colour in colours(dict.fromkeys(requests["region_set"])).items():
         curve = cdf[cdf["region_set"] == name]
         p50, p99 = marks.loc[name, "p50_ms"], marks.loc[name, "p99_ms"]
+        failed = 1 - marks.loc[name, "ok"] / marks.loc[name, "requests"]
+        label = f"{name}: p50 {ms_text(p50)}, p99 {ms_text(p99)}"
         ax.plot(
             curve["total_ms"],
             curve["share"],
             color=colour,
             lw=2,
-            label=f"{name}: p50 {p50:,.0f} ms, p99 {p99:,.0f} ms",
+            label=label + (f", {failed:.1%} failed" if failed else ""),
         )
+        if failed and len(curve):
+            ax.annotate(f" {failed:.1%} failed", (curve["total_ms"].iloc[-1], 1 - failed),
+                        color=colour, fontsize="small", va="center")  # fmt: skip
         for column in ("p50_ms", "p99_ms"):
-            ax.plot(marks.loc[name, column], QUANTILES[column], "o", color=colour, ms=6)
+            if np.isfinite(marks.loc[name, column]):
+                ax.plot(marks.loc[name, column], QUANTILES[column], "o", color=colour, ms=6)
     first, best = marks.index[0], marks["p50_ms"].idxmin()
     ax.set_xscale("log")
     low, high = max(cdf["total_ms"].quantile(0.001), 1.0), cdf["total_ms"].max() * 1.05
@@ -56,16 +68,16 @@ def plot_cdf(requests: pd.DataFrame) -> Figure:
     ax.set_xticks([t for t in LOG_TICKS_MS if low <= t <= high], minor=False)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
     ax.set_xlabel("request latency, user to response [ms, log scale]")
-    ax.set_ylabel("share of requests")
+    ax.set_ylabel("share of requests (failed ones never arrive)")
     ax.set_ylim(0, 1.0)
     ax.grid(True, which="both", alpha=0.3)
     p50 = marks["p50_ms"]
     if best == first:
-        ax.set_title(f"{first} keeps the lowest median latency ({p50[first]:,.0f} ms)")
+        ax.set_title(f"{first} keeps the lowest median latency ({ms_text(p50[first])})")
     else:
         ax.set_title(
-            f"{best} cuts the median latency from {p50[first]:,.0f} ms ({first}) "
-            f"to {p50[best]:,.0f} ms"
+            f"{best} cuts the median latency from {ms_text(p50[first])} ({first}) "
+            f"to {ms_text(p50[best])}"
         )
     ax.legend(loc="lower right")
     return fig
@@ -91,11 +103,11 @@ def plot_cost(summary: pd.DataFrame) -> Figure:
     ax = fig.subplots()
     left = pd.Series(0.0, index=table.index)
     for i, (column, label) in enumerate(COST_ITEMS.items()):
-        ax.barh(table.index, table[column], left=left, color=PALETTE[i], label=label)
+        ax.barh(table.index, table[column], left=left, color=ITEM_COLOURS[i], label=label)
         left += table[column]
     for name, total in table["monthly_cost_usd"].items():
         ax.annotate(
-            f" ${total:,.2f}, p50 {table.at[name, 'p50_ms']:,.0f} ms",
+            f" ${total:,.2f}, p50 {ms_text(table.at[name, 'p50_ms'])}",
             (total, name),
             va="center",
         )
@@ -134,17 +146,25 @@ def plot_cost_latency(summary: pd.DataFrame) -> Figure:
     """p99 latency against monthly cost, one point per region set, the Pareto front drawn."""
     table = summary.set_index("region_set")
     cost, p99 = table["monthly_cost_usd"], table["p99_ms"]
+    finite = p99[np.isfinite(p99)]
+    top = (finite.max() if len(finite) else 1000.0) * 1.15
+    shown = p99.where(np.isfinite(p99), top * 0.97)  # failed at p99: drawn at the top
     fig = Chart(figsize=(7, 4.5), layout="constrained")
     ax = fig.subplots()
     front = pareto_front(cost, p99)
-    ax.plot(cost[front], p99[front], "--", color="grey", lw=1, label="Pareto front", zorder=1)
+    ax.plot(cost[front], shown[front], "--", color="grey", lw=1, label="Pareto front", zorder=1)
     for name, colour in colours(table.index).items():
-        ax.scatter(cost[name], p99[name], s=70, color=colour, zorder=2)
-        ax.annotate(f"  {name}", (cost[name], p99[name]), va="center", fontsize="small")
+        failed = not np.isfinite(p99[name])
+        ax.scatter(cost[name], shown[name], s=70, color=colour, zorder=2,
+                   marker="X" if failed else "o")  # fmt: skip
+        note = f"  {name}" + (
+            f": p99 failed ({table.at[name, 'error_rate']:.1%})" if failed else ""
+        )
+        ax.annotate(note, (cost[name], shown[name]), va="center", fontsize="small")
     ax.set_xlabel("monthly cost [USD]")
-    ax.set_ylabel("p99 latency [ms]")
+    ax.set_ylabel("p99 latency [ms], failures counted")
     ax.set_xlim(0, cost.max() * 1.35)
-    ax.set_ylim(0, p99.max() * 1.15)
+    ax.set_ylim(0, top)
     ax.grid(True, alpha=0.3)
     beaten = [name for name in table.index if name not in front]
     title = f"{len(front)} of {len(table)} sets are worth a look on p99 and cost"
@@ -156,9 +176,13 @@ def plot_cost_latency(summary: pd.DataFrame) -> Figure:
 
 
 def plot_continents(by_continent: pd.DataFrame) -> Figure:
-    """p50 (solid) and p99 (light) per user continent, bars grouped by region set."""
+    """p50 (solid) and p99 (light) per user continent, bars grouped by region set (a quantile
+    that falls on failures is marked 'failed'); the title names the continent whose users
+    gain the most user-hours with the best set."""
     p50 = by_continent.pivot(index="continent", columns="region_set", values="p50_ms")
     p99 = by_continent.pivot(index="continent", columns="region_set", values="p99_ms")
+    requests = by_continent.pivot(index="continent", columns="region_set", values="requests")
+    mean = by_continent.pivot(index="continent", columns="region_set", values="mean_ms")
     names = list(dict.fromkeys(by_continent["region_set"]))  # the log's order of region sets
     fig = Chart(figsize=(9, 4.5), layout="constrained")
     ax = fig.subplots()
@@ -166,18 +190,27 @@ def plot_continents(by_continent: pd.DataFrame) -> Figure:
     x = np.arange(len(p50.index))
     for i, (name, colour) in enumerate(colours(names).items()):
         offset = x - 0.4 + width * (i + 0.5)
-        ax.bar(offset, p99[name], width, color=colour, alpha=0.35)
-        ax.bar(offset, p50[name], width, color=colour, label=name)
-    ax.set_xticks(x, p50.index)
+        ax.bar(offset, p99[name].where(np.isfinite(p99[name])), width, color=colour, alpha=0.35)
+        ax.bar(offset, p50[name].where(np.isfinite(p50[name])), width, color=colour, label=name)
+        for spot, value in zip(offset, p99[name], strict=True):
+            if not np.isfinite(value):
+                ax.annotate("failed", (spot, 0), rotation=90, ha="center", va="bottom",
+                            fontsize="x-small", color=colour)  # fmt: skip
+    ax.set_xticks(x, [CONTINENT_NAMES[code] for code in p50.index], fontsize="small")
     ax.set_xlabel("user continent")
     ax.set_ylabel("latency [ms]: p50 solid, p99 light")
     ax.grid(True, axis="y", alpha=0.3)
-    gain = (p50[names[0]] - p50.min(axis=1)).idxmax()
-    best = p50.loc[gain].idxmin()
-    ax.set_title(
-        f"{CONTINENT_NAMES[gain]} gains most: p50 {p50.at[gain, names[0]]:,.0f} ms with "
-        f"{names[0]}, {p50.at[gain, best]:,.0f} ms with {best}"
-    )
+    hours = requests.mul(mean[names[0]], axis=0) - requests * mean  # ms saved x requests
+    gain_set = hours.sum().idxmax()
+    gain = hours[gain_set].idxmax() if hours[gain_set].max() > 0 else None
+    if gain is None:
+        ax.set_title(f"No continent waits less than with {names[0]}")
+    else:
+        ax.set_title(
+            f"{CONTINENT_NAMES[gain]} gains most user-hours: p50 "
+            f"{ms_text(p50.at[gain, names[0]])} with {names[0]}, "
+            f"{ms_text(p50.at[gain, gain_set])} with {gain_set}"
+        )
     ax.legend(fontsize="small")
     return fig
 
@@ -197,6 +230,7 @@ PART_NAMES = {
     "queue_ms": "queue",
     "cold_start_ms": "cold start",
     "app_ms": "app",
+    "throttled_ms": "CPU throttled",
     "db_ms": "database",
     "replay_ms": "replay",
 }
@@ -213,7 +247,7 @@ def plot_parts(requests: pd.DataFrame) -> Figure:
         table = means.loc[name]
         left = np.zeros(len(table))
         for i, (column, label) in enumerate(PART_NAMES.items()):
-            ax.barh(table.index, table[column], left=left, color=PART_COLOURS[i], label=label)
+            ax.barh(table.index, table[column], left=left, color=ITEM_COLOURS[i], label=label)
             left += table[column].to_numpy()
         ax.invert_yaxis()
         ax.set_ylabel(name)
@@ -225,7 +259,7 @@ def plot_parts(requests: pd.DataFrame) -> Figure:
         f"The network is {share:.0%} of the time users wait; the rest is queue, app and database"
     )
     fig.legend(
-        *axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=7, fontsize="small"
+        *axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=8, fontsize="small"
     )
     return fig
 
@@ -235,8 +269,9 @@ def covers_a_day(requests: pd.DataFrame) -> bool:
     return float(requests["t_s"].max()) >= DAILY_MIN_HOURS * 3600
 
 
-def plot_daily(requests: pd.DataFrame) -> Figure:
-    """p50 and p99 per hour of the run, per region set: the daily cycle, cold starts at night."""
+def plot_daily(requests: pd.DataFrame, start_utc_hour: float = 0.0) -> Figure:
+    """p50 and p99 per hour of the run on UTC clock hours (the run starts at
+    ``start_utc_hour``), per region set: the daily cycle, cold starts at night."""
     if not covers_a_day(requests):
         raise ValueError(
             f"the run covers {requests['t_s'].max() / 60:.0f} min; latency over the day needs "
@@ -244,7 +279,7 @@ def plot_daily(requests: pd.DataFrame) -> Figure:
             "(set workload.duration_s: 24h)"
         )
     ok = requests[requests["outcome"] == "ok"]
-    hour = (ok["t_s"] // 3600).astype(int)
+    hour = ((ok["t_s"] / 3600 + start_utc_hour) // 1).astype(int)  # UTC hours since midnight
     grouped = ok.groupby([ok["region_set"], hour], observed=True)["total_ms"]
     p50, p99 = grouped.quantile(0.5), grouped.quantile(0.99)
     fig = Chart(figsize=(9, 4.5), layout="constrained")
@@ -253,45 +288,52 @@ def plot_daily(requests: pd.DataFrame) -> Figure:
         ax.plot(p50[name].index, p50[name], color=colour, lw=2, label=f"{name} p50")
         ax.plot(p99[name].index, p99[name], color=colour, lw=1, ls="--", label=f"{name} p99")
     ax.set_yscale("log")
-    ax.set_xlabel("hour since the run started [h]")
+    ax.set_xlabel("hour of the day [UTC]" + (", then the next days" if hour.max() >= 24 else ""))
+    ticks = np.arange(hour.min() - hour.min() % 3, hour.max() + 1, 3)
+    ax.set_xticks(ticks, [f"{tick % 24:02d}:00" for tick in ticks], fontsize="small")
     ax.set_ylabel("latency [ms, log scale]")
     ax.grid(True, which="both", alpha=0.3)
     worst = p99.idxmax()
-    ax.set_title(f"The worst hour: p99 {p99.max():,.0f} ms for {worst[0]} in hour {worst[1]}")
+    ax.set_title(
+        f"The worst hour: p99 {p99.max():,.0f} ms for {worst[0]} at {worst[1] % 24:02d}:00 UTC"
+    )
     ax.legend(fontsize="small", ncols=2)
     return fig
 
 
 def plot_regions_enough(best: pd.DataFrame, objective_column: str) -> Chart:
-    """How many regions are enough: p50 and p99 of the best set of each size, the region each
-    size adds, and the monthly cost on a second axis (sim.optimize's best sets)."""
-    fig = Chart(figsize=(8, 4.5), layout="constrained")
-    ax = fig.subplots()
+    """How many regions are enough, in two panels over the number of regions: p50 and p99 of
+    the best set of each size, each point naming its set, then its monthly cost
+    (sim.optimize's best sets)."""
+    fig = Chart(figsize=(8, 6.5), layout="constrained")
+    latency, cost = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
     k = best["k"].to_numpy()
-    for column, colour, label in (("p50_ms", PALETTE[0], "p50"), ("p99_ms", PALETTE[5], "p99")):
+    lines = (("p50_ms", ITEM_COLOURS[2], "p50"), ("p99_ms", ITEM_COLOURS[5], "p99"))
+    for column, colour, label in lines:
         width = 2.5 if column == objective_column else 1.5
-        ax.plot(k, best[column], "o-", color=colour, lw=width, label=f"{label} [ms]")
-    for size, p99, added in zip(k, best["p99_ms"], best["added"], strict=True):
-        if added:
-            ax.annotate(added, (size, p99), textcoords="offset points", xytext=(0, 7),
-                        ha="center", fontsize="small")  # fmt: skip
-    ax.set_xlabel("regions in the set (the best set of each size)")
-    ax.set_ylabel("request latency [ms]")
-    ax.set_xticks(k)
-    ax.set_ylim(0, best["p99_ms"].max() * 1.15)
-    ax.grid(True, alpha=0.3)
-    cost = ax.twinx()
-    cost.plot(k, best["monthly_cost_usd"], "s--", color=PALETTE[7], label="cost [USD/month]")
+        latency.plot(k, best[column], "o-", color=colour, lw=width, label=label)
+    for size, p99, name in zip(k, best["p99_ms"], best["region_set"], strict=True):
+        latency.annotate(name, (size, p99), textcoords="offset points", xytext=(0, 7),
+                         ha="center", fontsize="x-small")  # fmt: skip
+    latency.set_ylabel("latency of the best set [ms]")
+    latency.set_ylim(0, best["p99_ms"].max() * 1.2)
+    latency.grid(True, alpha=0.3)
+    latency.legend(fontsize="small", loc="lower left")
+    cost.bar(k, best["monthly_cost_usd"], color=ITEM_COLOURS[2], width=0.5)
+    for size, usd in zip(k, best["monthly_cost_usd"], strict=True):
+        cost.annotate(f"${usd:,.0f}", (size, usd), textcoords="offset points", xytext=(0, 3),
+                      ha="center", fontsize="small")  # fmt: skip
     cost.set_ylabel("monthly cost [USD]")
-    cost.set_ylim(0, best["monthly_cost_usd"].max() * 1.3)
+    cost.set_ylim(0, best["monthly_cost_usd"].max() * 1.25)
+    cost.set_xlabel("regions in the set (the best set of each size)")
+    cost.set_xticks(k)
+    cost.grid(True, axis="y", alpha=0.3)
     gains = best["gain_ms"].to_numpy()
     label = {"p50_ms": "p50", "p99_ms": "p99", "mean_ms": "mean"}[objective_column]
     small = [size for size, gain in zip(k[1:], gains[1:], strict=True) if gain < 10]
-    ax.set_title(
+    fig.suptitle(
         f"Each added region's {label} gain; under 10 ms from {small[0]} regions"
         if small
         else f"Every added region gains 10 ms or more of {label}"
     )
-    handles = ax.get_legend_handles_labels()[0] + cost.get_legend_handles_labels()[0]
-    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize="small")
     return fig

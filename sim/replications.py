@@ -81,7 +81,7 @@ def interval(values: pd.Series) -> tuple[float, float, float]:
     """Mean and its LEVEL Student-t confidence interval (the mean itself for one value)."""
     values = np.asarray(values, dtype=float)
     mean = float(values.mean())
-    if len(values) < 2:
+    if len(values) < 2 or not np.isfinite(values).all():  # one value, or failed quantiles
         return mean, mean, mean
     half = stats.t.ppf((1 + LEVEL) / 2, len(values) - 1) * values.std(ddof=1) / len(values) ** 0.5
     return mean, mean - half, mean + half

@@ -11,15 +11,28 @@ import sim
 from sim import report
 from sim.cpu_notes import cpu_notes
 from sim.database_notes import database_notes, placements
-from sim.tables import COST_ITEMS, cost_items, database_lines, engine_note, shown
+from sim.plots import CONTINENT_NAMES
+from sim.provenance import Provenance
+from sim.tables import (
+    COST_ITEMS,
+    cost_items,
+    database_lines,
+    engine_note,
+    latency,
+    shown,
+    terminal_formats,
+)  # fmt: skip
 
 
-def markdown_report(result: sim.Result, source: Path, captions: dict[str, str]) -> str:
-    """report.md: what ran, the verdict, the summary, p50 per continent, the bill by item, what
-    each number means, and the charts (``captions`` by file stem)."""
+def markdown_report(
+    result: sim.Result, source: Path, captions: dict[str, str], provenance: Provenance
+) -> str:
+    """report.md: where it came from, what ran, the verdict, the summary, p50 per continent,
+    the bill by item, what each number means, and the charts (``captions`` by file stem)."""
     scenario = result.scenario
     summary = shown(result.summary)
-    continents = report.continent_p50(result.requests).reset_index()
+    continents = report.continent_p50(result.requests).rename(columns=CONTINENT_NAMES)
+    continents = continents.reset_index()
     workload, app, users = scenario.workload, scenario.app, scenario.users
     per_month = workload.rate_rps * 30 * 86_400
     return "\n".join(
@@ -31,17 +44,18 @@ def markdown_report(result: sim.Result, source: Path, captions: dict[str, str]) 
             f"primary region `{app.primary_region}`, writes by `{app.writes}`; "
             f"seed {scenario.seed}.",
             "",
+            *provenance.lines(scenario),
             "## Verdict",
             "",
             *[f"- {line}" for line in result.summary["verdict"]],
             "",
             "## Latency and cost per region set",
             "",
-            markdown_table(summary),
+            markdown_table(summary, terminal_formats(summary)),
             "",
             "## p50 [ms] by user continent",
             "",
-            markdown_table(continents),
+            markdown_table(continents, dict.fromkeys(continents.columns, latency)),
             "",
             "## Monthly bill by item [USD]",
             "",
@@ -67,8 +81,11 @@ def markdown_report(result: sim.Result, source: Path, captions: dict[str, str]) 
             "",
             "## What the numbers mean",
             "",
-            "- **p50/p90/p99 ms**: latency of successful requests, from the user's first byte "
-            "to the response (network, queueing, cold starts, app, database, replay).",
+            "- **p50/p90/p99 ms**: latency from the user's first byte to the response (network, "
+            "queueing, cold starts, app, CPU throttling, database, replay) over every request, "
+            "a failed one counted as slower than any success: `failed` when the quantile falls "
+            "on failures. `summary.csv` also has them over successful requests only "
+            "(`p50_ok_ms`, ...); **failed %** and **Δfailed %** appear when a set fails.",
             f"- **Δ**: change against the baseline `{scenario.baseline}`.",
             f"- **SLO %**: share of all requests (failed ones count as misses) done within "
             f"{scenario.verdict.slo_ms:g} ms (`verdict.slo_ms`).",
@@ -89,7 +106,7 @@ def markdown_report(result: sim.Result, source: Path, captions: dict[str, str]) 
             "",
             "## Charts",
             "",
-            *[f"![{caption}]({stem}.png)\n" for stem, caption in captions.items()],
+            *[chart_section(stem, caption) for stem, caption in captions.items()],
         ]
     )
 
@@ -121,13 +138,37 @@ def assumptions(scenario: sim.Scenario) -> dict[str, str]:
     }
 
 
-def markdown_table(frame: pd.DataFrame) -> str:
-    """A GitHub markdown table: dollars to the cent, everything else to the unit, NaN as -."""
+CHART_NOTES = {  # file stem (or its prefix) -> what to read in it
+    "latency_cdf": "Each curve is a region set's requests by latency; a set that fails some "
+    "ends below 1, by its failed share.",
+    "cost_latency": "p99 with failures counted against the monthly bill; a cross at the top "
+    "fails at p99. The dashed line joins the sets no other beats on both.",
+    "continents": "Solid bars p50, light bars p99, per continent of the users.",
+    "latency_parts": "Where the time of successful requests goes, by part and continent.",
+    "cost_breakdown": "The monthly bill of each set, by item.",
+    "latency_daily": "p50 and p99 per UTC hour of the day.",
+    "map_": "Each place of users coloured by its p50, on one colour scale for every map of "
+    "this report.",
+}
+
+
+def chart_section(stem: str, caption: str) -> str:
+    """A chart with its heading and a sentence on how to read it."""
+    note = next((text for key, text in CHART_NOTES.items() if stem.startswith(key)), "")
+    return f"### {caption[0].upper()}{caption[1:]}\n\n{note}\n\n![{caption}]({stem}.png)\n"
+
+
+def markdown_table(frame: pd.DataFrame, formats: dict | None = None) -> str:
+    """A GitHub markdown table: ``formats`` per column as the terminal prints them, else
+    dollars to the cent, everything else to the unit, NaN as -."""
+    formats = formats or {}
 
     def cell(column: str, value) -> str:
         if isinstance(value, int | float | np.number) and not isinstance(value, bool):
             if np.isnan(value):
                 return "-"
+            if column in formats:
+                return formats[column](value)
             cents = "$" in column or column in COST_ITEMS.values()
             return f"{value:,.2f}" if cents else f"{value:,.0f}"
         return str(value)

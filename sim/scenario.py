@@ -14,6 +14,7 @@ from typing import Annotated
 
 from pydantic import (
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -82,7 +83,14 @@ class Sweep(Strict):
 class Scenario(Strict):
     """A whole scenario: users, workload, app, database, network, region sets, seed."""
 
+    @property
+    def assumed(self) -> tuple[str, ...]:
+        """The defaults filled in for sections the scenario's files left unset, one sentence
+        each (sim.scenario_files sets them when it reads the files)."""
+        return self._assumed
+
     seed: int = Field(0, ge=0, le=2**63 - 1, description="root of every random stream")
+    _assumed: tuple[str, ...] = PrivateAttr(())  # the sections its files left unset
     users: Users = Users()
     workload: Workload = Workload()
     app: App

@@ -4,11 +4,12 @@ overrides, validated once into a :class:`Scenario` or refused with one ScenarioE
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import yaml
 
-from sim.checks import ScenarioError
+from sim.checks import ScenarioError, ScenarioWarning
 from sim.flytoml import read_fly_toml
 from sim.scenario import Scenario, build_scenario
 
@@ -62,9 +63,46 @@ def load_scenario(
     elif path.suffix == ".toml":
         data["region_sets"] = [[app["primary_region"]]]
     try:
-        return build_scenario(data, source=str(path), folder=path.parent, strict=strict)
+        scenario = build_scenario(data, source=str(path), folder=path.parent, strict=strict)
     except ScenarioError as error:
         raise ScenarioError(in_file_terms(str(error), str(path), origins)) from None
+    unset = [section for section in ASSUMED if section not in data]
+    if unset:
+        scenario._assumed = tuple(ASSUMED[section](scenario) for section in unset)
+        warnings.warn(
+            f"{path}: {listed(unset)} not set in the file, so assumed: "
+            + "; ".join(scenario.assumed),
+            ScenarioWarning,
+            stacklevel=2,
+        )
+    return scenario
+
+
+ASSUMED = {  # a section a file may leave unset -> the default it then gets, in words
+    "users": lambda s: (
+        f"{s.users.count:,} users placed by {s.users.where} ({s.users.mobile_share:.0%} on mobile)"
+    ),
+    "workload": lambda s: (
+        f"{s.workload.requests:,} requests at {s.workload.rate_rps:g} req/s, "
+        f"{s.workload.write_share:.0%} writes, {s.workload.response_kb:g} kB responses"
+    ),
+    "database": lambda s: (
+        f"{s.database.product_code} in {s.database.placed(s.app.primary_region)[0]}"
+    ),
+}
+
+
+def listed(words: list[str]) -> str:
+    """`a`, `a and b`, `a, b and c`."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def dump_scenario(scenario: Scenario, source: str) -> str:
+    """The scenario as it ran, every value resolved (files as absolute paths), as YAML that
+    `load_scenario` reads back into the same scenario."""
+    data = scenario.model_dump(mode="json")
+    header = f"# {source}, resolved by globalness: every value as the run used it\n"
+    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
 def load_setting(text: str) -> object:

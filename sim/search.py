@@ -17,18 +17,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import combinations
 
+import numpy as np
 import pandas as pd
 
 from sim.checks import ScenarioError
 from sim.data import regions
 from sim.engine import simulate
 from sim.plots import Chart, plot_regions_enough
+from sim.replications import interval
 from sim.report import bills, latency_quantiles
 from sim.scenario import Scenario
 
 OBJECTIVES = {"p50": "p50_ms", "p99": "p99_ms", "mean": "mean_ms"}
 EXHAUSTIVE_UP_TO = 4  # region sets of up to this many regions: every one is evaluated
 RECHECK = 3  # the best sets of each size re-run with the DES
+REPLICATIONS = 3  # seeds each finalist is re-run over (optimize --replications)
+PICKED = ["ci_low", "ci_high", "pick"]
 BATCH = 64  # region sets simulated in one run (they share its draws)
 SWAP_ROUNDS = 5  # local search: at most this many improving swaps per size
 METRICS = ["p50_ms", "p99_ms", "mean_ms", "monthly_cost_usd"]
@@ -42,11 +46,13 @@ class Optimum:
     evaluated: pd.DataFrame  # region_set, k, METRICS (analytic)
     objective: str  # a key of OBJECTIVES
     seconds: float
+    replications: int  # seeds each finalist was re-run over
 
     def table(self) -> pd.DataFrame:
-        """The best sets as `optimize.csv` has them."""
+        """The best sets as `optimize.csv` has them: the objective's 95 % interval over the
+        replications in ``ci_low``, ``ci_high``, and how a tie was broken in ``pick``."""
         columns = ["k", "region_set", "p50_ms", "p99_ms", "monthly_cost_usd", "mean_ms"]
-        return self.best[[*columns, "added", "gain_ms"]]
+        return self.best[[*columns, "ci_low", "ci_high", "added", "gain_ms", "pick"]]
 
     def plot(self) -> Chart:
         """How many regions are enough: latency of the best set per size, cost beside it."""
@@ -60,11 +66,15 @@ def optimize(
     budget_usd: float | None = None,
     must_include: Iterable[str] = (),
     progress: Callable[[int], object] | None = None,
+    replications: int = REPLICATIONS,
 ) -> Optimum:
     """The best region set of each of ``sizes`` for ``objective`` (p50, p99 or mean latency)
     under ``budget_usd`` a month, each holding the primary region and ``must_include`` (sizes
-    smaller than those are skipped, as are sizes with no set within the budget).
-    ``progress`` hears of every region set simulated."""
+    smaller than those are skipped, as are sizes with no set within the budget). The
+    finalists of each size are re-run by the DES over ``replications`` independent seeds;
+    when the best and the next cannot be told apart (the 95 % interval of their paired
+    difference holds 0), the cheaper wins, then the better p50. ``progress`` hears of every
+    region set simulated."""
     started = time.perf_counter()
     if objective not in OBJECTIVES:
         raise ScenarioError(
@@ -75,6 +85,8 @@ def optimize(
             "databases: optimize searches region sets for one database; run it with the "
             "`database` section alone (e.g. --set databases=null --set database.product=...)"
         )
+    if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
+        raise ScenarioError(f"--replications: {replications!r}: allowed a whole number, 1 or more")
     sizes = sorted(set(sizes))
     fixed, free = regions_to_search(scenario, must_include)
     if not sizes or sizes[0] < 1 or sizes[-1] > len(fixed) + len(free):
@@ -101,11 +113,12 @@ def optimize(
             best[k] = found
     rows = []
     for k in (k for k in sizes if k in best):
-        chosen, figures = search.recheck(k)
+        chosen, figures = search.recheck(k, replications)
         rows.append({"k": k, "region_set": name_of(chosen), **figures, "search": how[k]})
-    table = pd.DataFrame(rows, columns=["k", "region_set", *METRICS, "search"])
+    table = pd.DataFrame(rows, columns=["k", "region_set", *METRICS, *PICKED, "search"])
     table = with_gains(table, OBJECTIVES[objective])
-    return Optimum(table, search.table(), objective, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return Optimum(table, search.table(), objective, seconds, replications)
 
 
 def regions_to_search(
@@ -199,17 +212,24 @@ class Search:
             current = better
         return current
 
-    def recheck(self, k: int) -> tuple[tuple[str, ...], dict[str, float]]:
-        """The best of the RECHECK best sets of size ``k`` by the DES, and its figures."""
+    def recheck(self, k: int, replications: int) -> tuple[tuple[str, ...], dict]:
+        """The best of the RECHECK best sets of size ``k`` by the DES over ``replications``
+        seeds (common random numbers within each), its mean figures, the 95 % interval of
+        its objective, and how it was picked (`pick`)."""
         ranked = sorted(
             (s for s in self.by_size[k] if self.within_budget(s)),
             key=lambda s: self.seen[s][self.column],
         )[:RECHECK]
-        figures = simulate_sets(self.scenario, ranked, "des")
+        runs = [simulate_sets(self.scenario, ranked, "des", r) for r in range(replications)]
+        figures = pd.concat(runs).groupby(level=0, sort=False).mean()
         affordable = figures[figures["monthly_cost_usd"].map(self.fits)]
-        pool = affordable if len(affordable) else figures
-        winner = pool[self.column].idxmin()
-        return tuple(winner.split("+")), pool.loc[winner].to_dict()
+        pool = list((affordable if len(affordable) else figures).index)
+        values = pd.DataFrame({r: run[self.column] for r, run in enumerate(runs)})
+        winner, how = pick(pool, values, figures, self.column)
+        _, low, high = interval(values.loc[winner])
+        return tuple(winner.split("+")), {
+            **figures.loc[winner].to_dict(), "ci_low": low, "ci_high": high, "pick": how,
+        }  # fmt: skip
 
     def table(self) -> pd.DataFrame:
         rows = [
@@ -218,9 +238,36 @@ class Search:
         return pd.DataFrame(rows, columns=["region_set", "k", *METRICS])
 
 
-def simulate_sets(scenario: Scenario, sets: list[tuple[str, ...]], engine: str) -> pd.DataFrame:
+def pick(pool: list[str], values: pd.DataFrame, figures: pd.DataFrame, column: str):
+    """The winner among ``pool`` (``values``: the objective per set and replication), and
+    how: by the objective, or, when the best and the next cannot be told apart, by the second
+    rule (cheaper, then better p50), said in one sentence."""
+    order = sorted(pool, key=lambda name: figures.at[name, column])
+    if len(order) < 2:
+        return order[0], f"best {column.removesuffix('_ms')}"
+    best, runner = order[:2]
+    difference, low, high = interval(values.loc[best] - values.loc[runner])
+    if not np.isnan(difference) and (low > 0 or high < 0):
+        return best, f"best {column.removesuffix('_ms')}"
+    second = min((best, runner), key=lambda name: (
+        round(figures.at[name, "monthly_cost_usd"], 2), figures.at[name, "p50_ms"]))  # fmt: skip
+    other = runner if second == best else best
+    saving = figures.at[other, "monthly_cost_usd"] - figures.at[second, "monthly_cost_usd"]
+    why = f"${saving:,.0f} cheaper" if round(saving, 2) > 0 else "a better p50"
+    spread = (
+        f"{difference:+,.1f} ms, 95 % CI {low:+,.1f} to {high:+,.1f}"
+        if np.isfinite(difference)
+        else "both fail there"
+    )
+    label = column.removesuffix("_ms")
+    return second, f"{best} and {runner} tie on {label} ({spread}): {second}, {why}"
+
+
+def simulate_sets(
+    scenario: Scenario, sets: list[tuple[str, ...]], engine: str, replication: int = 0
+) -> pd.DataFrame:
     """METRICS of each region set (rows by name), simulated together in one run of the
-    scenario's draws."""
+    scenario's draws (of ``replication``)."""
     variant = scenario.model_copy(
         update={
             "region_sets": [list(s) for s in sets],
@@ -228,7 +275,7 @@ def simulate_sets(scenario: Scenario, sets: list[tuple[str, ...]], engine: str) 
             "verdict": scenario.verdict.model_copy(update={"baseline": None}),
         }
     )
-    done = simulate(variant, engine=engine, allow_large=True)
+    done = simulate(variant, replication=replication, engine=engine, allow_large=True)
     latency = latency_quantiles(done.requests, ["region_set"])
     return latency.join(bills(done.requests, done.machines, variant))[METRICS]
 
@@ -250,5 +297,5 @@ def with_gains(table: pd.DataFrame, column: str) -> pd.DataFrame:
             gains.append(previous[1] - value)
         previous = (codes, value)
     return table.assign(added=added, gain_ms=gains)[
-        ["k", "region_set", "added", *METRICS, "gain_ms", "search"]
+        ["k", "region_set", "added", *METRICS, "gain_ms", *PICKED, "search"]
     ]

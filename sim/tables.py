@@ -47,9 +47,9 @@ def format_summary(result: sim.Result) -> str:
     bill = cost_items(result.summary).set_index("region set").rename_axis("$/month")
     return "\n".join(
         [
-            table.to_string(formatters=_formats(table), na_rep="-"),
+            table.to_string(formatters=terminal_formats(table), na_rep="-"),
             "",
-            continents.to_string(float_format=lambda v: f"{v:,.0f}"),
+            continents.to_string(float_format=latency),
             "",
             bill.to_string(float_format=lambda v: f"{v:,.2f}"),
             "",
@@ -80,14 +80,21 @@ def shown(summary: pd.DataFrame) -> pd.DataFrame:
     for column, title in DYNAMICS.items():
         if (summary[column] > 0).any():
             table[title] = summary[column] * (100 if column in PERCENT else 1)
+            if column == "error_rate":
+                table["Δfailed %"] = summary["error_rate_change"] * 100
     return table
 
 
-def _formats(table: pd.DataFrame) -> dict:
-    def signed(v):
-        return f"{v:+,.0f}"
+def latency(ms: float) -> str:
+    """A latency [ms] as printed; a quantile that falls on failures is 'failed'."""
+    return f"{ms:,.0f}" if np.isfinite(ms) else "failed"
 
-    formats = {c: (lambda v: f"{v:,.0f}") for c in table.columns}
+
+def terminal_formats(table: pd.DataFrame) -> dict:
+    def signed(v):
+        return f"{v:+,.0f}" if np.isfinite(v) else ("failed" if v > 0 else "served")
+
+    formats = {c: latency for c in table.columns}
     formats["$/month"] = lambda v: f"{v:,.2f}"
     formats["Δ$/month"] = lambda v: f"{v:+,.2f}"
     formats["failed %"] = formats["throttled %"] = lambda v: f"{v:.2f}"
@@ -95,31 +102,42 @@ def _formats(table: pd.DataFrame) -> dict:
     formats["$/user-h"] = lambda v: "-" if np.isnan(v) else f"{v:,.2f}"
     for column in ("Δp50 ms", "Δp99 ms"):
         formats[column] = signed
+    formats["Δfailed %"] = lambda v: f"{v:+.2f}"
     return formats
 
 
 def format_optimum(optimum: Optimum) -> str:
-    """The best set of each size as a table to read, and how the search went."""
+    """The best set of each size as a table to read (its objective's 95 % interval over the
+    replications beside it), how each tie was broken, and how the search went."""
     best = optimum.best
+    label = optimum.objective
     table = pd.DataFrame(
         {
             "k": best["k"],
             "region set": best["region_set"],
             "added": best["added"],
-            "p50 ms": best["p50_ms"].map("{:,.0f}".format),
-            "p99 ms": best["p99_ms"].map("{:,.0f}".format),
-            "mean ms": best["mean_ms"].map("{:,.0f}".format),
+            "p50 ms": best["p50_ms"].map(latency),
+            "p99 ms": best["p99_ms"].map(latency),
+            "mean ms": best["mean_ms"].map(latency),
+            f"{label} 95% CI": [
+                f"{latency(low)} to {latency(high)}"
+                for low, high in zip(best["ci_low"], best["ci_high"], strict=True)
+            ],
             "USD/month": best["monthly_cost_usd"].map("{:,.2f}".format),
-            f"{optimum.objective} gain ms": best["gain_ms"].map(
+            f"{label} gain ms": best["gain_ms"].map(
                 lambda gain: "" if pd.isna(gain) else f"{gain:+,.0f}"
             ),
         }
     )
+    ties = [f"k={k}: {how}" for k, how in zip(best["k"], best["pick"], strict=True)
+            if " tie on " in how]  # fmt: skip
     searched = len(optimum.evaluated)
     return (
-        f"best region set of each size for {optimum.objective} latency (the DES re-ran the "
-        f"{RECHECK} best of each size)\n{table.to_string(index=False)}\n"
-        f"searched {searched:,} region sets in {optimum.seconds:,.0f} s"
+        f"best region set of each size for {label} latency (the DES re-ran the {RECHECK} best "
+        f"of each size over {optimum.replications} replications: means)\n"
+        f"{table.to_string(index=False)}\n"
+        + "".join(f"{line}\n" for line in ties)
+        + f"searched {searched:,} region sets in {optimum.seconds:,.0f} s"
     )
 
 

@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 import yaml
 from conftest import SMALL
 
+import sim
 from sim.cli import main
 
 
@@ -308,6 +310,32 @@ def test_each_chart_as_png_and_svg_and_one_self_contained_html(scenario_file, tm
     assert page.count('src="data:image/png;base64,') == len(charts)
     assert 'src="' + "latency_cdf.png" not in page and "<table>" in page
     assert "<h2>Verdict</h2>" in page and "<h2>Assumptions</h2>" in page
-    # the same seed gives the same files, byte for byte
-    for name in ["report.html", "summary.csv", *(f"{stem}.svg" for stem in charts)]:
+    # the same seed gives the same files, byte for byte, but the report's time of the run
+    for name in ["summary.csv", "scenario.yaml", *(f"{stem}.svg" for stem in charts)]:
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    when = re.compile(r"run \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC with [^:]+: <code>[^<]+</code>")
+    pages = [when.sub("run WHEN", (out / "report.html").read_text()) for out in outs]
+    assert pages[0] == pages[1] and len(when.findall(page)) == 1
+
+
+def test_the_resolved_scenario_reproduces_every_csv_byte_for_byte(scenario_file, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    args = ["--set", "workload.rate_rps=40", "--regions", "iad", "--regions", "iad,fra", "-q"]
+    assert main(["run", str(scenario_file), *args, "--out", str(first)]) == 0
+    assert main(["run", str(first / "scenario.yaml"), "-q", "--out", str(second)]) == 0
+    for name in ("summary.csv", "by_continent.csv", "by_kind.csv"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    report = (first / "report.md").read_text()
+    assert f"--set workload.rate_rps=40 --regions iad --regions iad,fra -q --out {first}" in report
+    assert f"globalness {sim.__version__}" in report and "seed 1;" in report
+
+
+def test_defaults_a_fly_toml_leaves_unset_are_said_aloud(tmp_path, capsys):
+    fly = Path(__file__).parents[1] / "scenarios" / "fly-seed.toml"
+    assert main(["run", str(fly), "--out", str(tmp_path), "-q"]) == 0
+    err = capsys.readouterr().err
+    (line,) = [line for line in err.splitlines() if "not set in the file" in line]
+    assert "users, workload and database not set in the file, so assumed: 2,000 users" in line
+    report = (tmp_path / "report.md").read_text()
+    assert "## Assumed, not from your files" in report and "- fly-mpg in lhr" in report
+    assert f"- warning: {line.removeprefix('warning: ')}" in report

@@ -102,9 +102,13 @@ def test_users_with_no_ok_request_are_drawn_and_counted(requests):
     ax = plot_map(rows, "iad+fra+sin").axes[0]
     assert len(ax.collections[0].get_offsets()) == rows.groupby(place, observed=True).ngroups
     assert np.isnan(np.asarray(ax.collections[0].get_array(), dtype=float)).sum() == failed
-    assert ax.get_legend().get_texts()[0].get_text() == f"no ok request ({failed:,} users)"
+    assert (
+        ax.get_legend().get_texts()[0].get_text() == f"no ok request ({failed:,} places of users)"
+    )
     ax = plot_map(rows, "iad+fra+sin", by="region").axes[0]
-    assert ax.get_legend().get_texts()[-1].get_text() == f"no ok request: {failed:,} users"
+    assert (
+        ax.get_legend().get_texts()[-1].get_text() == f"no ok request: {failed:,} places of users"
+    )
 
 
 def test_single_region_set_gets_its_own_marker(requests):

@@ -17,7 +17,10 @@ def test_cdf_has_one_line_per_region_set_on_a_log_axis():
     assert [line.get_label().split(":")[0] for line in labelled] == ["iad", "iad+fra+sin"]
     assert [line.get_color() for line in labelled] == list(PALETTE[:2])
     assert ax.get_xscale() == "log"
-    assert "[ms" in ax.get_xlabel() and ax.get_ylabel() == "share of requests"
+    assert (
+        "[ms" in ax.get_xlabel()
+        and ax.get_ylabel() == "share of requests (failed ones never arrive)"
+    )
     assert "iad+fra+sin cuts the median latency" in ax.get_title()
 
 
@@ -43,7 +46,10 @@ def test_cost_latency_has_a_point_per_set_and_the_pareto_front(small_run):
     points = [c for c in ax.collections if len(c.get_offsets()) == 1]
     assert len(points) == 3
     assert {t.get_text().strip() for t in ax.texts} == {"iad", "iad+fra+sin", "hetzner:fsn1"}
-    assert ax.get_xlabel() == "monthly cost [USD]" and ax.get_ylabel() == "p99 latency [ms]"
+    assert (
+        ax.get_xlabel() == "monthly cost [USD]"
+        and ax.get_ylabel() == "p99 latency [ms], failures counted"
+    )
     summary = small_run.summary.set_index("region_set")
     front = pareto_front(summary["monthly_cost_usd"], summary["p99_ms"])
     (line,) = [line for line in ax.get_lines() if line.get_label() == "Pareto front"]
@@ -98,3 +104,25 @@ def test_every_chart_gives_a_set_the_same_colour(small_run):
     assert [tuple(c.get_facecolor()[0][:3]) for c in points] == [
         tuple(int(PALETTE[i][k : k + 2], 16) / 255 for k in (1, 3, 5)) for i in range(3)
     ]
+
+
+def test_a_failing_set_ends_its_cdf_below_one_and_every_map_shares_one_scale():
+    result = sim.run(
+        small_scenario(faults=[{"region": "iad", "start_s": 20.0, "duration_s": 60.0}])
+    )
+    ax = result.plot_cdf().axes[0]
+    ends = {line.get_label().split(":")[0]: line.get_ydata()[-1] for line in ax.get_lines()
+            if ":" in line.get_label()}  # fmt: skip
+    failed = 1 - result.summary.set_index("region_set")["ok"] / 3000
+    assert ends["iad"] == pytest.approx(1 - failed["iad"]) and ends["iad"] < 0.9
+    scales = {
+        name: result.plot_map(name).axes[0].collections[0].norm.vmax
+        for name in result.summary["region_set"]
+    }
+    assert len(set(scales.values())) == 1
+
+
+def test_no_region_set_colour_means_anything_else():
+    from sim.plots import ITEM_COLOURS, PALETTE, REGION_COLOURS
+
+    assert not set(PALETTE) & set(ITEM_COLOURS) and not set(PALETTE) & set(REGION_COLOURS)

@@ -32,16 +32,40 @@ def test_user_hours_and_dollars_per_user_hour_follow_from_the_means(worldwide):
     assert "per user-hour saved" in multi["verdict"]
 
 
-def test_the_sentence_names_the_continent_that_gains_most(worldwide):
-    change = worldwide.by_continent.pivot(
-        index="region_set", columns="continent", values="p50_change_ms"
-    ).loc["iad+fra+sin"]
+def test_the_sentence_names_the_continent_that_gains_most_user_hours(worldwide):
+    """Not the most ms per request (a continent of few requests), but the most user-hours:
+    requests x mean ms saved."""
+    table = worldwide.by_continent.set_index(["region_set", "continent"])
+    base, multi = table.loc["iad"], table.loc["iad+fra+sin"]
+    hours = multi["requests"] * (base["mean_ms"] - multi["mean_ms"])
     people = {"AS": "Asian", "EU": "European", "OC": "Oceanian", "AF": "African"}
-    best = change.idxmin()
-    assert (
-        f"{people.get(best, best)} users wait {-change[best]:.0f} ms less at p50"
-        in (worldwide.summary.set_index("region_set").at["iad+fra+sin", "verdict"])
+    best = hours.idxmax()
+    verdict = worldwide.summary.set_index("region_set").at["iad+fra+sin", "verdict"]
+    assert f"{people.get(best, best)} users gain most " in verdict
+    assert f"{-multi.at[best, 'p50_change_ms']:.0f} ms less at p50" in verdict
+
+
+def test_a_failing_set_hears_its_failures_first_and_a_worse_p99_by_name():
+    result = sim.run(
+        small_scenario(faults=[{"region": "iad", "start_s": 20.0, "duration_s": 60.0}])
     )
+    summary = result.summary.set_index("region_set")
+    alone, multi = summary.loc["iad"], summary.loc["iad+fra+sin"]
+    assert alone["error_rate"] > 0.1 and alone["p99_ms"] == np.inf  # 10 %+ failed: p99 failed
+    assert multi["verdict"].startswith(
+        f"iad+fra+sin: fails {multi['error_rate']:.1%} of requests against "
+        f"{alone['error_rate']:.1%}"
+    )
+    assert multi["error_rate_change"] == pytest.approx(multi["error_rate"] - alone["error_rate"])
+    assert multi["p99_ok_ms"] <= multi["p99_ms"]
+    assert summary["slo_attainment"].max() <= 1 - summary["error_rate"].min()
+
+
+def test_identical_region_sets_are_the_same_in_every_figure():
+    result = sim.run(small_scenario(region_sets={"a": ["iad", "fra"], "b": ["iad", "fra"]}))
+    a, b = result.summary.set_index("region_set").loc[["a", "b"]].itertuples(index=False)
+    assert a.p99_ms == b.p99_ms and a.error_rate == b.error_rate
+    assert "b: users wait no less on average" in result.summary["verdict"].iloc[1]
 
 
 def test_regions_far_from_a_one_continent_user_base_are_not_worth_it():

@@ -8,6 +8,7 @@ from sim import search
 from sim.checks import ScenarioError
 from sim.cli import main
 from sim.search import optimize
+from sim.tables import format_optimum
 
 JAPAN = {
     "users": {"where": {"JP": 1.0}, "count": 200},
@@ -18,8 +19,9 @@ JAPAN = {
 
 @pytest.fixture(scope="module")
 def japan():
-    """Every user in Japan, the primary in Ashburn: the second region must be Tokyo."""
-    return optimize(small_scenario(**JAPAN), [1, 2], "p50")
+    """Every user in Japan, the primary in Ashburn: the second region must be Tokyo (one
+    replication: the DES re-runs the search's own draws)."""
+    return optimize(small_scenario(**JAPAN), [1, 2], "p50", replications=1)
 
 
 def test_users_in_one_country_get_the_region_beside_them(japan):
@@ -92,3 +94,28 @@ def test_the_command_prints_the_best_sets_and_writes_the_csv_and_chart(tmp_path,
     assert {"optimize.png", "optimize.svg"} <= {p.name for p in out.iterdir()}
     assert main(["optimize", str(path), "--k", "two"]) == 2
     assert "--k" in capsys.readouterr().err
+
+
+def test_two_sets_that_cannot_be_told_apart_are_a_tie_broken_by_cost_then_p50():
+    values = pd.DataFrame({0: [300.0, 300.0], 1: [310.0, 310.0]}, index=["a", "b"])
+    figures = pd.DataFrame(
+        {"p99_ms": [305.0, 305.0], "monthly_cost_usd": [50.0, 40.0], "p50_ms": [100.0, 90.0]},
+        index=["a", "b"],
+    )
+    winner, how = search.pick(["a", "b"], values, figures, "p99_ms")
+    assert winner == "b" and how.startswith("a and b tie on p99 (+0.0 ms") and "$10 cheaper" in how
+    figures["monthly_cost_usd"] = 40.0
+    winner, how = search.pick(["a", "b"], values, figures, "p99_ms")
+    assert winner == "b" and how.endswith("b, a better p50")
+    apart = pd.DataFrame({0: [300.0, 340.0], 1: [310.0, 352.0]}, index=["a", "b"])
+    assert search.pick(["a", "b"], apart, figures.assign(p99_ms=[305.0, 346.0]), "p99_ms") == (
+        "a",
+        "best p99",
+    )
+
+
+def test_finalists_get_an_interval_over_replications():
+    found = optimize(small_scenario(**JAPAN), [2], "p99", replications=3)
+    row = found.table().iloc[0]
+    assert row["ci_low"] <= row["p99_ms"] <= row["ci_high"] and row["ci_low"] < row["ci_high"]
+    assert found.replications == 3 and "3 replications" in format_optimum(found)
