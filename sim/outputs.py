@@ -90,7 +90,7 @@ def write_outputs(
     pngs = {f"{stem}.png": _image(figure, "png") for stem, (_, figure) in figures.items()}
     svgs = {f"{stem}.svg": _image(figure, "svg") for stem, (_, figure) in figures.items()}
     captions = {stem: caption for stem, (caption, _) in figures.items()}
-    report = markdown_report(result, source, captions, provenance)
+    report = markdown_report(result, source, captions, provenance, replicated)
     content = {
         "scenario.yaml": dump_scenario(result.scenario, str(source)).encode(),
         "summary.csv": result.summary.to_csv(index=False).encode(),

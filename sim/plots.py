@@ -43,6 +43,7 @@ def plot_cdf(requests: pd.DataFrame) -> Figure:
     marks = latency_quantiles(requests, ["region_set"])
     fig = Chart(figsize=(8, 4.5), layout="constrained")
     ax = fig.subplots()
+    written: set[str] = set()  # the failed shares already labelled
     for name, colour in colours(dict.fromkeys(requests["region_set"])).items():
         curve = cdf[cdf["region_set"] == name]
         p50, p99 = marks.loc[name, "p50_ms"], marks.loc[name, "p99_ms"]
@@ -55,9 +56,10 @@ def plot_cdf(requests: pd.DataFrame) -> Figure:
             lw=2,
             label=label + (f", {failed:.1%} failed" if failed else ""),
         )
-        if failed and len(curve):
-            ax.annotate(f" {failed:.1%} failed", (curve["total_ms"].iloc[-1], 1 - failed),
-                        color=colour, fontsize="small", va="center")  # fmt: skip
+        if failed and len(curve) and f"{failed:.1%}" not in written:  # one label per level
+            written.add(f"{failed:.1%}")
+            ax.annotate(f"{failed:.1%} failed ", (curve["total_ms"].iloc[-1], 1 - failed),
+                        color=colour, fontsize="small", ha="right", va="bottom")  # fmt: skip
         for column in ("p50_ms", "p99_ms"):
             if np.isfinite(marks.loc[name, column]):
                 ax.plot(marks.loc[name, column], QUANTILES[column], "o", color=colour, ms=6)
@@ -79,7 +81,7 @@ def plot_cdf(requests: pd.DataFrame) -> Figure:
             f"{best} cuts the median latency from {ms_text(p50[first])} ({first}) "
             f"to {ms_text(p50[best])}"
         )
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper left", fontsize="small")
     return fig
 
 
@@ -197,6 +199,7 @@ def plot_continents(by_continent: pd.DataFrame) -> Figure:
                 ax.annotate("failed", (spot, 0), rotation=90, ha="center", va="bottom",
                             fontsize="x-small", color=colour)  # fmt: skip
     ax.set_xticks(x, [CONTINENT_NAMES[code] for code in p50.index], fontsize="small")
+    ax.set_xlim(-0.5, len(x) - 0.5)
     ax.set_xlabel("user continent")
     ax.set_ylabel("latency [ms]: p50 solid, p99 light")
     ax.grid(True, axis="y", alpha=0.3)
@@ -244,7 +247,7 @@ def plot_parts(requests: pd.DataFrame) -> Figure:
     fig = Chart(figsize=(9, 2.2 * len(names) + 1), layout="constrained")
     axes = fig.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
     for ax, name in zip(axes, names, strict=True):
-        table = means.loc[name]
+        table = means.loc[name].rename(index=CONTINENT_NAMES)
         left = np.zeros(len(table))
         for i, (column, label) in enumerate(PART_NAMES.items()):
             ax.barh(table.index, table[column], left=left, color=ITEM_COLOURS[i], label=label)
@@ -312,9 +315,17 @@ def plot_regions_enough(best: pd.DataFrame, objective_column: str) -> Chart:
     for column, colour, label in lines:
         width = 2.5 if column == objective_column else 1.5
         latency.plot(k, best[column], "o-", color=colour, lw=width, label=label)
-    for size, p99, name in zip(k, best["p99_ms"], best["region_set"], strict=True):
-        latency.annotate(name, (size, p99), textcoords="offset points", xytext=(0, 7),
-                         ha="center", fontsize="x-small")  # fmt: skip
+    for i, (size, p99, name) in enumerate(zip(k, best["p99_ms"], best["region_set"],
+                                              strict=True)):  # fmt: skip
+        latency.annotate(
+            name,
+            (size, p99),
+            textcoords="offset points",
+            xytext=(0, 8 if i % 2 == 0 else -14),
+            ha="center",
+            fontsize="x-small",
+        )  # fmt: skip, alternate above and below
+    latency.set_xlim(k.min() - 0.7, k.max() + 0.7)
     latency.set_ylabel("latency of the best set [ms]")
     latency.set_ylim(0, best["p99_ms"].max() * 1.2)
     latency.grid(True, alpha=0.3)

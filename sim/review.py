@@ -13,6 +13,7 @@ from sim.cpu_notes import cpu_notes
 from sim.database_notes import database_notes, placements
 from sim.plots import CONTINENT_NAMES
 from sim.provenance import Provenance
+from sim.replications import Replicated
 from sim.tables import (
     COST_ITEMS,
     cost_items,
@@ -25,7 +26,11 @@ from sim.tables import (
 
 
 def markdown_report(
-    result: sim.Result, source: Path, captions: dict[str, str], provenance: Provenance
+    result: sim.Result,
+    source: Path,
+    captions: dict[str, str],
+    provenance: Provenance,
+    replicated: Replicated | None = None,
 ) -> str:
     """report.md: where it came from, what ran, the verdict, the summary, p50 per continent,
     the bill by item, what each number means, and the charts (``captions`` by file stem)."""
@@ -49,6 +54,7 @@ def markdown_report(
             "",
             *[f"- {line}" for line in result.summary["verdict"]],
             "",
+            *replications_section(replicated),
             "## Latency and cost per region set",
             "",
             markdown_table(summary, terminal_formats(summary)),
@@ -188,3 +194,16 @@ def cpu_section(result: sim.Result) -> list[str]:
     if not lines:
         return []
     return ["## CPU", "", *[f"- {line}" for line in lines], ""]
+
+
+def replications_section(replicated: Replicated | None) -> list[str]:
+    """With replications, which differences between sets are more than noise."""
+    if replicated is None:
+        return []
+    return [
+        "Over the replications (independent seeds), which differences are more than noise "
+        "(`replication_pairs.csv`):",
+        "",
+        *[f"- {line}" for line in replicated.sentences()],
+        "",
+    ]

@@ -42,7 +42,7 @@ def format_summary(result: sim.Result) -> str:
     """The terminal view: one row per region set, p50 per continent, the bill by item, and
     the verdict sentences."""
     table = shown(result.summary).set_index("region set")
-    continents = report.continent_p50(result.requests)
+    continents = report.continent_p50(result.requests).rename(columns=plots.CONTINENT_NAMES)
     continents = continents.rename_axis(index="p50 ms by continent", columns=None)
     bill = cost_items(result.summary).set_index("region set").rename_axis("$/month")
     return "\n".join(

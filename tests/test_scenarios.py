@@ -50,3 +50,15 @@ def test_seed_three_regions_help_only_with_a_copy_of_the_data_beside_them():
                 p50.loc[f"mad+gru+sin on {remote}", continent]
                 > p50.loc[f"mad on {remote}", continent]
             )
+
+
+def test_the_outage_verdict_names_the_failures_first():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sim.ScenarioWarning)
+        result = sim.run(sim.load_scenario(FOLDER / "iad-outage.yaml"))
+    summary = result.summary.set_index("region_set")
+    replicas = summary.loc["iad+ord+lhr on postgres-flex"]
+    assert replicas["verdict"].startswith(
+        "iad+ord+lhr on postgres-flex: fails 6.2% of requests against 59.8%"
+    )
+    assert summary.loc["iad on mpg", "p50_ms"] == float("inf")  # 60 % failed: so is the median
