@@ -5,6 +5,9 @@
 2. Error tables per corridor: in sample, leaving whole regions out (5 folds of Azure regions,
    refitting on the rest), and on WonderProxy's network with the backbone model.
 3. A chart of predicted against measured RTT for the left-out pairs: docs/validation.png.
+4. The users' access network per country, calibrated on M-Lab's October 2024 tests, written
+   to data/country_access.csv, and checked against M-Lab's October 2025 tests: a table per
+   country, the error per continent, docs/validation_access.png.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim import calibration
-from sim.data import measured_rtts
+from sim.data import country_access, measured_rtts
 from sim.network_config import Network, RttModel
 
 DOCS = Path(__file__).parent
@@ -126,7 +129,87 @@ def main() -> None:
         cross=markdown(cross),
         wonder=markdown(wonder_backbone),
     )
+    text += access_section(Network(model=model))
     (DOCS / "validation.md").write_text(text)
+
+
+def access_section(network: Network) -> str:
+    """Calibrate the access per country on 2024-10, check it on 2025-10, as Markdown."""
+    access = calibration.access_by_country(network, "2024-10")
+    access.to_csv(DOCS.parent / "data" / "country_access.csv", index=False)
+    country_access.cache_clear()
+    errors = calibration.mlab_errors(network, "2025-10")
+    access_chart(errors, DOCS / "validation_access.png")
+    per_continent = errors.groupby("continent").agg(
+        countries=("error", "size"),
+        median_abs_error_pct=("error", lambda e: round(100 * e.abs().median(), 1)),
+        bias_pct=("error", lambda e: round(100 * e.median(), 1)),
+        global_median_abs_error_pct=("global_error", lambda e: round(100 * e.abs().median(), 1)),
+        global_bias_pct=("global_error", lambda e: round(100 * e.median(), 1)),
+    )
+    rows = [
+        f"| {country} | {row.continent} | {row.tests:,.0f} | {row.measured_ms:.1f} | "
+        f"{row.predicted_ms:.1f} | {100 * row.error:+.0f} | {row.global_ms:.1f} | "
+        f"{100 * row.global_error:+.0f} |"
+        for country, row in errors.sort_values("tests", ascending=False).iterrows()
+    ]
+    return ACCESS.format(
+        countries=len(errors),
+        mae=100 * errors["error"].abs().median(),
+        bias=100 * errors["error"].median(),
+        global_mae=100 * errors["global_error"].abs().median(),
+        global_bias=100 * errors["global_error"].median(),
+        fallback=int((access["basis"] != "M-Lab 2024-10 median").sum()),
+        continents=markdown(per_continent).replace("| corridor |", "| continent |", 1),
+        rows="\n".join(rows),
+    )
+
+
+def access_chart(errors: pd.DataFrame, path: Path) -> None:
+    fig = Figure(figsize=(6.5, 6), layout="constrained")
+    ax = fig.subplots()
+    ax.scatter(errors["measured_ms"], errors["global_ms"], s=14, color="#BBBBBB",
+               label="one access constant for the world")  # fmt: skip
+    ax.scatter(errors["measured_ms"], errors["predicted_ms"], s=16, color="#0072B2",
+               label="each country's access (calibrated on 2024-10)")  # fmt: skip
+    top = errors[["measured_ms", "predicted_ms", "global_ms"]].max().max() * 1.2
+    ax.plot([3, top], [3, top], color="black", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("M-Lab median minimum RTT, 2025-10 [ms]")
+    ax.set_ylabel("model median [ms]")
+    ax.set_title("Users to a nearby server, per country (10,000+ tests)")
+    ax.legend(fontsize="small")
+    ax.grid(True, which="both", alpha=0.3)
+    fig.savefig(path, dpi=120)
+
+
+ACCESS = """
+## Users' access network, per country (M-Lab)
+
+A user's RTT to an edge is their country's access network plus the route from their city,
+inflated as any public-internet path (docs/model.md, 3.4). The access term is each country's
+own: M-Lab's median of the minimum RTT of its users' speed tests to a nearby M-Lab server in
+October 2024, minus the model's path from the country's cities (by population) to the
+servers in production then (`sim.calibration.access_by_country`; at least 1 ms). A country
+with fewer than 1,000 tests, or none, takes its continent's median weighted by tests
+({fallback} countries). The result is `data/country_access.csv`. Mobile users add the
+global mobile extra (`network.mobile_access_ms - network.broadband_access_ms`, an
+assumption: M-Lab does not separate fixed and mobile access).
+
+Checked out of time, on October 2025's tests and servers, over the {countries} countries
+with 10,000 tests or more: median absolute error {mae:.1f} %, bias {bias:+.1f} %. One access
+constant for the world (`network.access: global`) gives {global_mae:.1f} % and
+{global_bias:+.1f} % on the same countries.
+
+{continents}
+
+![model against M-Lab per country](validation_access.png)
+
+| country | continent | tests 2025-10 | M-Lab ms | model ms | error % | one constant ms | error % |
+|---|---|---|---|---|---|---|---|
+{rows}
+"""
 
 
 TEMPLATE = """# Validation of the RTT model

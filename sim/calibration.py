@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from sim.data import cities, country_access, mlab_medians, mlab_sites
 from sim.geo import country_at, haversine_km
 from sim.network import FIBRE_KM_PER_MS, floor_rtt_ms, route_km, site_rtt_ms
 from sim.network_config import Network, RttModel
@@ -139,3 +140,94 @@ def error_table(pairs: pd.DataFrame, predicted: np.ndarray) -> pd.DataFrame:
     table.loc["all"] = summarise(errors["ape"])
     table["pairs"] = table["pairs"].astype(int)
     return table.round(1)
+
+
+MLAB_MIN_TESTS = 1000  # fewer tests in a month: the country takes its continent's access
+
+
+def mlab_path_ms(network: Network, period: str) -> pd.Series:
+    """Per country, the public-internet path [ms] (no access network) from its people to
+    the nearest M-Lab server in production in ``period`` (2024-10 or 2025-10): over each
+    city the shortest route to its three nearest sites by great circle, inflated like any
+    user's path; the median over the country's cities weighted by population."""
+    table, sites = cities(), mlab_sites()
+    active = sites[
+        (sites[f"active_{period.replace('-', '_')}"] == 1) & (sites["testing_site"] == 0)
+    ]
+    lat, lon = table["lat"].to_numpy(), table["lon"].to_numpy()
+    site_lat, site_lon = active["lat"].to_numpy(float), active["lon"].to_numpy(float)
+    nearest = np.argsort(haversine_km(lat[:, None], lon[:, None], site_lat, site_lon), axis=1)
+    best = np.full(len(table), np.inf)
+    for j in range(3):
+        site = active.iloc[nearest[:, j]]
+        km = route_km(lat, lon, table["country"].to_numpy(), site_lat[nearest[:, j]],
+                      site_lon[nearest[:, j]], site["country"].to_numpy(), network)  # fmt: skip
+        best = np.minimum(best, km)
+    path_ms = pd.Series(network.model.internet_inflation * floor_rtt_ms(best), index=table.index)
+    order = path_ms.sort_values(kind="stable").index
+    frame = pd.DataFrame(
+        {"country": table["country"], "ms": path_ms, "people": table["population"]}
+    )
+    frame = frame.loc[order]
+    share = frame.groupby("country")["people"].cumsum() / frame.groupby("country")[
+        "people"
+    ].transform("sum")
+    return frame[share >= 0.5].groupby("country")["ms"].first()
+
+
+def access_by_country(network: Network, period: str = "2024-10") -> pd.DataFrame:
+    """Each country's broadband access [ms] (country, continent, access_ms, tests, basis):
+    M-Lab's median minimum RTT of its users' tests in ``period`` minus the model's path to
+    the servers they reached (`mlab_path_ms`), at least 1 ms; a country with fewer than
+    MLAB_MIN_TESTS tests (or none) takes its continent's median, weighted by tests."""
+    table = cities()
+    continent = table.groupby("country")["continent"].first()
+    measured = mlab_medians()
+    month = measured[measured["period"] == period].set_index("country")
+    path = mlab_path_ms(network, period)
+    own = (month["minrtt_ms_p50"] - path.reindex(month.index)).clip(lower=1.0).dropna()
+    tests = month["tests"].reindex(own.index)
+    frame = pd.DataFrame({"continent": continent.reindex(own.index), "access_ms": own,
+                          "tests": tests}).dropna(subset=["continent"])  # fmt: skip
+    enough = frame[frame["tests"] >= MLAB_MIN_TESTS]
+    by_continent = {
+        code: weighted_median(group["access_ms"], group["tests"])
+        for code, group in enough.groupby("continent")
+    }
+    rows = []
+    for country, code in continent.items():
+        if country in enough.index:
+            row = enough.loc[country]
+            rows.append((country, code, round(float(row["access_ms"]), 1), int(row["tests"]),
+                         f"M-Lab {period} median"))  # fmt: skip
+        else:
+            tested = int(frame["tests"].get(country, 0))
+            rows.append((country, code, round(by_continent[code], 1), tested,
+                         f"{code} median (under {MLAB_MIN_TESTS:,} tests)"))  # fmt: skip
+    return pd.DataFrame(rows, columns=["country", "continent", "access_ms", "tests", "basis"])
+
+
+def weighted_median(values: pd.Series, weights: pd.Series) -> float:
+    order = np.argsort(values.to_numpy(), kind="stable")
+    cumulative = np.cumsum(weights.to_numpy()[order]) / weights.sum()
+    return float(values.to_numpy()[order][np.searchsorted(cumulative, 0.5)])
+
+
+def mlab_errors(network: Network, period: str = "2025-10", min_tests: int = 10_000):
+    """The model against M-Lab in ``period``, per country with ``min_tests`` tests or more:
+    country, continent, tests, measured and predicted median [ms] (the packaged access plus
+    the path to that month's servers) and the error (predicted / measured - 1), for both the
+    country access and the global constant."""
+    measured = mlab_medians()
+    month = measured[(measured["period"] == period) & (measured["tests"] >= min_tests)]
+    month = month.set_index("country")
+    path = mlab_path_ms(network, period).reindex(month.index)
+    access = country_access().reindex(month.index)
+    table = pd.DataFrame({
+        "continent": access["continent"], "tests": month["tests"],
+        "measured_ms": month["minrtt_ms_p50"], "predicted_ms": access["access_ms"] + path,
+        "global_ms": network.broadband_access_ms + path,
+    }).dropna()  # fmt: skip
+    table["error"] = table["predicted_ms"] / table["measured_ms"] - 1
+    table["global_error"] = table["global_ms"] / table["measured_ms"] - 1
+    return table

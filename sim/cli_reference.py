@@ -38,7 +38,7 @@ FORMAT = click.option(
 @click.option(
     "--access",
     type=click.Choice(["broadband", "mobile"]),
-    help="add a user's access network at FROM",
+    help="add a user's access network at FROM (its country's, measured by M-Lab)",
 )
 def rtt(origin: str | None, target: str | None, pairs: Path | None, access: str | None) -> None:
     """Median round trip [ms] between two places (region codes or LAT,LON).
@@ -95,7 +95,8 @@ def median_rtt_ms(pairs: pd.DataFrame, access: str | None, network: Network) -> 
         pairs["from_lat"], pairs["from_lon"], pairs["from_country"],
         pairs["to_lat"], pairs["to_lon"], pairs["to_country"], network,
     )  # fmt: skip
-    return internet_rtt_ms(km, access == "mobile", network)
+    mobile = np.full(len(pairs), access == "mobile")
+    return internet_rtt_ms(km, mobile, network, pairs["from_country"].to_numpy())
 
 
 def place(text: str, field: str) -> tuple[float, float]:

@@ -205,8 +205,9 @@ def sweep(
             loaded, loads=loads, seeds=seeds, workers=workers, scheduler=scheduler,
             engine=engine, progress=bar.update,
         )  # fmt: skip
-    click.echo(tables.format_sweep(table))
+    text = tables.format_sweep(table)
+    click.echo(text)
     if out is not None:
-        written = outputs.write_sweep(table, loaded, out, scenario, provenance_here())
+        written = outputs.write_sweep(table, loaded, out, scenario, provenance_here(), text)
         if not quiet:
             click.echo(f"\nwrote {', '.join(written)} to {out}/", err=True)

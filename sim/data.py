@@ -190,3 +190,33 @@ def measured_rtts(name: str) -> pd.DataFrame:
     table = pd.read_csv(data_path(f"rtt/{name}.csv"))
     table["rtt_ms"] = table[["rtt_ms_p50", "rtt_ms_reverse"]].mean(axis=1)
     return table
+
+
+@cache
+def country_access() -> pd.DataFrame:
+    """Per country (ISO alpha-2, every country with a city of 15,000+ people): the median
+    broadband RTT [ms] from its users to a well-connected server near them, net of the
+    distance (`access_ms`), with the M-Lab tests behind it and its basis (its own median, or
+    its continent's); calibrated by docs/validation.py (sim.calibration.access_by_country)."""
+    return pd.read_csv(data_path("country_access.csv"), keep_default_na=False).set_index("country")
+
+
+@cache
+def mlab_medians() -> pd.DataFrame:
+    """M-Lab NDT per country and month: tests and percentiles of each test's minimum RTT."""
+    return pd.read_csv(data_path("mlab_ndt_minrtt_by_country.csv"), keep_default_na=False)
+
+
+@cache
+def mlab_sites() -> pd.DataFrame:
+    """M-Lab server sites: where, and whether in production in 2024-10 and 2025-10."""
+    return pd.read_csv(data_path("mlab_sites.csv"), keep_default_na=False)
+
+
+@cache
+def internet_users() -> pd.DataFrame:
+    """People online per country (World Bank WDI): iso2, internet_share, population."""
+    table = pd.read_csv(data_path("internet_users.csv"), keep_default_na=False)  # NA: Namibia
+    for column in ("internet_share", "population"):
+        table[column] = pd.to_numeric(table[column], errors="coerce")
+    return table

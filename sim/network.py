@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.data import country_access
 from sim.geo import haversine_km
 from sim.network_config import Network
 from sim.paths import route_km_matrix, route_km_pairs
@@ -44,14 +45,28 @@ def datacentre_internet_rtt_ms(route_km, distance_km, network: Network):
     return np.where(np.asarray(distance_km) < SAME_SITE_KM, network.same_region_rtt_ms, wide)
 
 
-def internet_rtt_ms(route_km, mobile, network: Network):
-    """Median RTT [ms] from a user (mobile or broadband access) to a server, given the route [km].
+def internet_rtt_ms(route_km, mobile, network: Network, country=None):
+    """Median RTT [ms] from a user (mobile or broadband access, in ``country``: ISO codes
+    shaped like ``mobile``) to a server, given the route [km]: the user's access network
+    (`access_ms`) plus the route, inflated by the public internet's detours (fit on
+    WonderProxy's pings)."""
+    access = access_ms(mobile, network, country)
+    return access + network.model.internet_inflation * floor_rtt_ms(route_km)
 
-    Access latency (Ookla medians, which include the hop to a nearby server) plus the route,
-    inflated by the public internet's extra detours (fit on WonderProxy's pings).
-    """
-    access_ms = np.where(mobile, network.mobile_access_ms, network.broadband_access_ms)
-    return access_ms + network.model.internet_inflation * floor_rtt_ms(route_km)
+
+def access_ms(mobile, network: Network, country=None) -> np.ndarray:
+    """A user's access RTT [ms]: with ``network.access == "country"`` and the country known,
+    the country's own broadband median (M-Lab, data/country_access.csv) plus the mobile
+    extra for mobile users (``mobile_access_ms - broadband_access_ms``, an assumption: M-Lab
+    does not separate the two); else the global medians."""
+    mobile = np.asarray(mobile)
+    if country is None or network.access == "global":
+        return np.where(mobile, network.mobile_access_ms, network.broadband_access_ms)
+    codes = np.asarray(country)
+    table = country_access()["access_ms"]
+    broadband = table.reindex(codes.ravel()).fillna(network.broadband_access_ms).to_numpy()
+    extra = network.mobile_access_ms - network.broadband_access_ms
+    return broadband.reshape(codes.shape) + np.where(mobile, extra, 0.0)
 
 
 def rtt_jitter(sigma, rng: np.random.Generator, n: int) -> np.ndarray:

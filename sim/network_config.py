@@ -50,6 +50,12 @@ class Network(Strict):
         14.0, description="median fixed-broadband access RTT [ms]"
     )
     mobile_access_ms: NonNegativeMs = Field(32.0, description="median mobile access RTT [ms]")
+    access: Literal["country", "global"] = Field(
+        "country",
+        description="a user's access network: `country`, its country's own median measured by "
+        "M-Lab (data/country_access.csv; mobile users add mobile_access_ms - "
+        "broadband_access_ms), or `global`, broadband_access_ms and mobile_access_ms everywhere",
+    )
     same_region_rtt_ms: NonNegativeMs = Field(
         1.0, description="RTT inside one region [ms] (assumption)"
     )

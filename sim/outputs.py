@@ -140,13 +140,16 @@ def write_optimum(
 
 
 def write_sweep(
-    table: pd.DataFrame, scenario: sim.Scenario, out: Path, source: Path, provenance: Provenance
+    table: pd.DataFrame,
+    scenario: sim.Scenario,
+    out: Path,
+    source: Path,
+    provenance: Provenance,
+    text: str,
 ) -> list[str]:
-    """sweep.csv and a report of it with its provenance."""
+    """sweep.csv and a report of it (``text``: the table as printed) with its provenance."""
     out.mkdir(parents=True, exist_ok=True)
-    report = study_report(
-        f"sweep {source.name}", scenario, provenance, table.to_string(index=False), {}
-    )
+    report = study_report(f"sweep {source.name}", scenario, provenance, text, {})
     content = {
         "sweep.csv": table.to_csv(index=False).encode(),
         "report.md": report.encode(),

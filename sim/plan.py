@@ -279,7 +279,8 @@ def plan_requests(scenario: Scenario, name: str, draws: Draws) -> Plan:
 
     # User to edge: median (scaled to the team's measurements) and floor per user and edge.
     mobile = users["access"].to_numpy() == "mobile"
-    median_ms = internet_rtt_ms(route_km, mobile[:, None], net)
+    country = users["country"].to_numpy()[:, None]
+    median_ms = internet_rtt_ms(route_km, mobile[:, None], net, country)
     floor_ms = floor_rtt_ms(
         haversine_km(
             users["lat"].to_numpy()[:, None],

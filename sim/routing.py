@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.geo import haversine_km
+from sim.data import cities, regions
+from sim.geo import haversine_km, online_weights
 from sim.network import route_km, site_rtt_ms
 from sim.network_config import Network
 
@@ -80,3 +81,26 @@ def region_order(edge_region_ms: np.ndarray) -> list[list[int]]:
     """Per edge, the regions of the set closest first by backbone RTT: the proxy tries them
     in this order (the first is where it forwards; the next ones take spill and failover)."""
     return [list(np.argsort(row, kind="stable")) for row in edge_region_ms]
+
+
+def catchment_traffic(weights: pd.Series, network: Network) -> pd.DataFrame:
+    """Traffic by edge region (``weights``, e.g. from Fly's metrics) as lat, lon, weight rows:
+    each region's share spread over the cities whose shortest route (as anycast takes it) is
+    to that region among Fly's active regions, weighted by their people online, so that those
+    users reach that edge. A region nearest to no city puts its share at its own site."""
+    table, sites = cities(), regions()
+    active = list(sites.index[sites["status"] == "active"])
+    km = user_route_km(table, sites, active, network)
+    nearest = np.asarray(active)[km.argmin(axis=1)]
+    online = online_weights()
+    rows = []
+    for code, share in (weights / weights.sum()).items():
+        mine = (nearest == code) & (online > 0)
+        if mine.any():
+            lat, lon = table["lat"].to_numpy()[mine], table["lon"].to_numpy()[mine]
+            part = share * online[mine] / online[mine].sum()
+        else:
+            lat, lon = [float(sites.at[code, "lat"])], [float(sites.at[code, "lon"])]
+            part = [share]
+        rows.append(pd.DataFrame({"lat": lat, "lon": lon, "weight": part}))
+    return pd.concat(rows, ignore_index=True)

@@ -253,7 +253,11 @@ def pick(pool: list[str], values: pd.DataFrame, figures: pd.DataFrame, column: s
         round(figures.at[name, "monthly_cost_usd"], 2), figures.at[name, "p50_ms"]))  # fmt: skip
     other = runner if second == best else best
     saving = figures.at[other, "monthly_cost_usd"] - figures.at[second, "monthly_cost_usd"]
-    why = f"${saving:,.0f} cheaper" if round(saving, 2) > 0 else "a better p50"
+    why = (
+        f"${saving:,.0f} cheaper" if saving >= 1
+        else f"${saving:,.2f} cheaper" if round(saving, 2) > 0
+        else "a better p50"
+    )  # fmt: skip
     spread = (
         f"{difference:+,.1f} ms, 95 % CI {low:+,.1f} to {high:+,.1f}"
         if np.isfinite(difference)

@@ -32,6 +32,7 @@ COLUMNS = [
     "p50_ms",
     "p99_ms",
     "mean_ms",
+    "error_rate",
     "monthly_cost_usd",
     "engine",
 ]

@@ -144,13 +144,11 @@ def format_optimum(optimum: Optimum) -> str:
 def format_sweep(table: pd.DataFrame) -> str:
     """The sweep's rows as a table to read."""
     shown = table.assign(
-        **{
-            column: table[column].map("{:,.0f}".format)
-            for column in ("p50_ms", "p99_ms", "mean_ms")
-        },
+        **{column: table[column].map(latency) for column in ("p50_ms", "p99_ms", "mean_ms")},
+        error_rate=(100 * table["error_rate"]).map("{:.2f}".format),
         monthly_cost_usd=table["monthly_cost_usd"].map("{:,.2f}".format),
         rate_rps=table["rate_rps"].map("{:g}".format),
-    )
+    ).rename(columns={"error_rate": "failed %"})
     return shown.to_string(index=False)
 
 

@@ -6,6 +6,8 @@ is allowed; scenario validation turns that into a one-line ScenarioError.
 
 from __future__ import annotations
 
+import json
+import math
 import unicodedata
 from pathlib import Path
 
@@ -27,10 +29,14 @@ def read_columns(path: Path, columns: list[str], **options) -> pd.DataFrame:
     return table[columns]
 
 
-def read_traffic(path: Path) -> pd.DataFrame:
-    """A team's traffic as lat, lon [deg] and weight rows, from a CSV in one of three shapes:
+def read_traffic(path: Path) -> pd.DataFrame | pd.Series:
+    """A team's traffic as lat, lon [deg] and weight rows, from a CSV in one of four shapes:
     ``lat,lon,weight``; ``city,country,weight`` (a GeoNames city of 15,000+ people, country as
-    ISO alpha-2); or ``country,weight`` (spread over the country's cities by population)."""
+    ISO alpha-2); ``country,weight`` (spread over the country's cities by population); or
+    ``region,weight`` by Fly edge region, or the JSON of Fly's Prometheus API (`fly_metrics`):
+    then a Series of weights by region, which sim.routing.catchment_traffic spreads."""
+    if path.suffix == ".json":
+        return fly_metrics(path)
     try:
         header = set(pd.read_csv(path, nrows=0).columns)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
@@ -41,9 +47,22 @@ def read_traffic(path: Path) -> pd.DataFrame:
         table = city_traffic(path)
     elif "country" in header:
         table = country_traffic(path)
+    elif "region" in header:
+        regional = read_columns(path, ["region", "weight"], keep_default_na=False)
+        weights = pd.to_numeric(regional["weight"], errors="coerce")
+        if weights.isna().any() or (weights < 0).any():
+            line = int((weights.isna() | (weights < 0)).to_numpy().argmax()) + 2
+            raise ValueError(f"{path} line {line}: weight must be a number >= 0")
+        for line, code in enumerate(regional["region"], start=2):
+            edge_region(code, f"{path} line {line}")
+        by_region = weights.groupby(regional["region"]).sum()
+        if not by_region.sum() > 0:
+            raise ValueError(f"{path}: every weight is 0")
+        return by_region
     else:
         raise ValueError(
-            f"{path} needs columns lat,lon,weight or city,country,weight or country,weight"
+            f"{path} needs columns lat,lon,weight or city,country,weight or country,weight "
+            "or region,weight"
         )
     bad = ~(
         table["lat"].between(-90, 90) & table["lon"].between(-180, 180) & (table["weight"] >= 0)
@@ -126,3 +145,58 @@ def read_measured(path: Path) -> pd.Series:
     return pd.Series(
         rtt_ms.to_numpy(float), index=pd.MultiIndex.from_arrays([table["country"], table["region"]])
     )
+
+
+def edge_region(code: str, where: str) -> str:
+    """An active Fly region code, or a ValueError naming where it was found."""
+    table = regions()
+    if code not in table.index:
+        raise ValueError(
+            f"{where}: {code!r} is not a Fly region{did_you_mean(code, list(table.index))}"
+        )
+    if table.at[code, "status"] != "active":
+        raise ValueError(
+            f"{where}: {code!r} is a deprecated Fly region (replaced by "
+            f"{table.at[code, 'replacement'] or 'none'}); its edge no longer takes traffic"
+        )
+    return code
+
+
+def fly_metrics(path: Path) -> pd.Series:
+    """Requests per edge region from the JSON that Fly's Prometheus API returns for
+    ``sum by (region) (increase(fly_edge_http_responses_count{app="APP"}[24h]))``: an instant
+    vector; unknown keys are ignored, counts are strings."""
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"cannot read {path} as JSON: {error}") from None
+    if not isinstance(document, dict) or document.get("status") != "success":
+        status = document.get("status") if isinstance(document, dict) else document
+        raise ValueError(f"{path}: status {status!r}; allowed: 'success' (a Prometheus answer)")
+    data = document.get("data") if isinstance(document.get("data"), dict) else {}
+    if data.get("resultType") != "vector":
+        raise ValueError(
+            f"{path}: data.resultType {data.get('resultType')!r}; allowed: 'vector' (an "
+            "instant query: sum by (region) (increase(fly_edge_http_responses_count[24h])))"
+        )
+    result = data.get("result")
+    if not isinstance(result, list) or not result:
+        raise ValueError(f"{path}: data.result is empty; the query matched no edge traffic")
+    counts: dict[str, float] = {}
+    for k, item in enumerate(result):
+        where = f"{path} data.result[{k}]"
+        metric = item.get("metric") if isinstance(item, dict) else None
+        value = item.get("value") if isinstance(item, dict) else None
+        if not isinstance(metric, dict) or not isinstance(metric.get("region"), str):
+            raise ValueError(f"{where}: no metric.region; group the query by (region)")
+        try:
+            count = float(value[1])
+        except (TypeError, ValueError, IndexError):
+            raise ValueError(f'{where}: value {value!r} is not [time, "count"]') from None
+        if not math.isfinite(count) or count < 0:
+            raise ValueError(f"{where}: count {value[1]!r} must be a number >= 0")
+        code = edge_region(metric["region"], where)
+        counts[code] = counts.get(code, 0.0) + count
+    if not sum(counts.values()) > 0:
+        raise ValueError(f"{path}: every count is 0; the app had no edge traffic")
+    return pd.Series(counts)

@@ -20,23 +20,35 @@ MAX_REQUESTS = 10**13  # per region set; sim.run refuses large runs unless asked
 class Users(Strict):
     """Where the users are and how they connect."""
 
-    where: Literal["population"] | dict[str, Annotated[float, Field(gt=0)]] | File = Field(
-        "population",
-        description="`population` (world cities by population), a mix such as "
-        "{EU: 0.5, SA: 0.3, BR: 0.2} (continent or ISO country codes), or a CSV of your traffic: "
-        "lat,lon,weight or city,country,weight or country,weight",
+    where: Literal["internet", "population"] | dict[str, Annotated[float, Field(gt=0)]] | File = (
+        Field(
+            "internet",
+            description="`internet` (the world's people online: World Bank), `population` "
+            "(world cities by population), a mix such as {EU: 0.5, SA: 0.3, BR: 0.2} "
+            "(continent or ISO country codes; within each, people online), a CSV of your "
+            "traffic (lat,lon,weight or city,country,weight or country,weight or "
+            "region,weight by Fly edge region) or the JSON of Fly's Prometheus API for your "
+            "edge traffic by region",
+        )
     )
     count: int = Field(2000, ge=1, le=1_000_000, description="distinct simulated users")
     mobile_share: Share = Field(
         0.5, description="share of users on mobile access (assumption; the rest on broadband)"
     )
-    _traffic: pd.DataFrame | None = PrivateAttr(None)
+    _traffic: pd.DataFrame | pd.Series | None = PrivateAttr(None)
 
     @field_validator("where", mode="before")
     @classmethod
     def _where(cls, value):
-        if isinstance(value, str) and value != "population" and not value.endswith(".csv"):
-            raise ValueError(f"{value!r} must be 'population', a mapping of shares, or a .csv file")
+        if (
+            isinstance(value, str)
+            and value not in ("internet", "population")
+            and not (value.endswith((".csv", ".json")))
+        ):
+            raise ValueError(
+                f"{value!r} must be 'internet', 'population', a mapping of shares, a .csv file "
+                "or Fly's metrics as .json"
+            )
         if isinstance(value, dict):
             known = countries()
             for key in value:
@@ -62,12 +74,13 @@ class Users(Strict):
         return self
 
     @property
-    def traffic(self) -> pd.DataFrame | None:
-        """The team's own traffic table (lat, lon, weight) when ``where`` is a CSV."""
+    def traffic(self) -> pd.DataFrame | pd.Series | None:
+        """The team's own traffic when ``where`` is a file: a table (lat, lon, weight), or
+        weights by Fly edge region (sim.routing.catchment_traffic spreads them)."""
         return self._traffic
 
     @property
-    def placement(self) -> str | dict[str, float] | pd.DataFrame:
+    def placement(self) -> str | dict[str, float] | pd.DataFrame | pd.Series:
         """What to place users by: ``population``, a mix, or the traffic table."""
         return self.where if self._traffic is None else self._traffic
 
