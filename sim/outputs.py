@@ -59,9 +59,25 @@ def charts(result: sim.Result) -> dict[str, tuple[str, Figure]]:
         for stem, (method, caption) in CHARTS.items()
         if stem != "latency_daily" or covers_a_day(result.requests)
     }
-    for name in result.scenario.candidates:
-        figures[f"map_{file_stem(name)}"] = (f"{name}: users by p50", result.plot_map(name))
+    for name, stem in unique_stems(list(result.scenario.candidates)).items():
+        figures[f"map_{stem}"] = (f"{name}: users by p50", result.plot_map(name))
     return figures
+
+
+def unique_stems(names: list[str]) -> dict[str, str]:
+    """Each name's file stem, unique: a stem already taken (``a b`` and ``a-b``,
+    ``hetzner:fsn1`` beside a set ``hetzner-fsn1``) gets ``-2``, ``-3``... in the names' order,
+    compared without case (for case-insensitive file systems)."""
+    taken: set[str] = set()
+    stems = {}
+    for name in names:
+        stem, k = file_stem(name), 2
+        candidate = stem
+        while candidate.lower() in taken:
+            candidate, k = f"{stem}-{k}", k + 1
+        taken.add(candidate.lower())
+        stems[name] = candidate
+    return stems
 
 
 def file_stem(name: str) -> str:
@@ -184,7 +200,10 @@ def study_report(
 
 def html_report(report: str, pngs: dict[str, bytes], title: str) -> str:
     """report.md as one self-contained HTML page, its PNG charts embedded as data URIs."""
-    body = markdown.markdown(report, extensions=["tables"])
+    converter = markdown.Markdown(extensions=["tables"])
+    converter.preprocessors.deregister("html_block")  # HTML in a name or a warning stays text
+    converter.inlinePatterns.deregister("html")
+    body = converter.convert(report)
     for name, png in pngs.items():
         data = base64.b64encode(png).decode()
         body = body.replace(f'src="{name}"', f'src="data:image/png;base64,{data}"')
