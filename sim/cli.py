@@ -15,11 +15,12 @@ from tqdm import tqdm
 import sim
 from sim import outputs, tables
 from sim.checks import ScenarioError, ScenarioWarning
-from sim.cli_options import provenance_here, read_scenario, scenario_options
+from sim.cli_options import OutFolder, provenance_here, read_scenario, scenario_options
 from sim.cli_reference import FORMAT, calibrate, databases_command, regions_command, rtt
 from sim.cli_studies import optimize, size, sweep
 from sim.cpu_notes import cpu_notes
 from sim.database_notes import database_notes
+from sim.output_folder import check_out
 from sim.replications import replicate
 
 
@@ -49,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except click.exceptions.Exit as done:
         return done.exit_code
+    except OSError as error:  # a full disk, a folder gone: nothing of the run was left
+        click.echo(f"error: could not write: {error}; nothing of this run was written", err=True)
+        return 1
     except (click.Abort, KeyboardInterrupt):
         click.echo("interrupted; no output was written past the last complete file", err=True)
         return 1
@@ -82,7 +86,7 @@ def cli() -> None:
 @scenario_options
 @click.option(
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=OutFolder(),
     help="folder for the CSVs, request log, chart and report",
 )
 @FORMAT
@@ -123,6 +127,7 @@ def run(
       globalness run scenarios/worldwide.yaml --replications 10 --workers 2
     """
     loaded = read_scenario(scenario, region_sets, **overrides)
+    check_out(out)  # before any simulation
     note = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
     estimate = sim.estimate(loaded, engine)
     if not yes:

@@ -64,3 +64,16 @@ def provenance_here() -> Provenance:
     found = click.get_current_context().find_root().obj or {}
     typed = shlex.join(found.get("argv", []))
     return Provenance.now(f"globalness {typed}".rstrip(), found.get("warnings", []))
+
+
+class OutFolder(click.Path):
+    """An output folder, as text: refused when empty (which a Path would read as the current
+    folder); the rest is checked by sim.output_folder.check_out before simulating."""
+
+    def __init__(self):
+        super().__init__(file_okay=False, path_type=Path)
+
+    def convert(self, value, param, context):
+        if isinstance(value, str) and not value.strip():
+            self.fail("'' is empty; give a folder such as out/run", param, context)
+        return super().convert(value, param, context)

@@ -14,12 +14,13 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from sim import calibration, outputs
+from sim import calibration
 from sim.checks import ScenarioError, did_you_mean, one_line
 from sim.data import database_products, database_replica_prices, regions
 from sim.databases import REPLICA_KINDS, plans_of, sites_of
 from sim.network import internet_rtt_ms, route_km
 from sim.network_config import Network
+from sim.output_folder import write_atomic
 
 FORMAT = click.option(
     "--format", "format_", type=click.Choice(["table", "csv", "json"]), default="table",
@@ -181,7 +182,7 @@ def calibrate(measurements: Path, out: Path, kind: str, start: Path | None) -> N
     }
     if intercept_ms is not None:
         document["server_access_ms"] = intercept_ms
-    outputs.write_atomic(out, (json.dumps(document, indent=2) + "\n").encode())
+    write_atomic(out, (json.dumps(document, indent=2) + "\n").encode())
     click.echo(f"wrote {out}", err=True)
 
 

@@ -11,7 +11,8 @@ from tqdm import tqdm
 
 import sim
 from sim import outputs, tables
-from sim.cli_options import provenance_here, read_scenario, scenario_options
+from sim.cli_options import OutFolder, provenance_here, read_scenario, scenario_options
+from sim.output_folder import check_out, write_folder
 from sim.search import OBJECTIVES, REPLICATIONS
 from sim.sweep import sweep as run_sweep
 
@@ -54,7 +55,7 @@ def parse_sizes(context, parameter, text: str) -> list[int]:
 )
 @click.option(
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=OutFolder(),
     help="folder for optimize.csv, the how-many-regions chart and a report",
 )
 @click.option("--replications", type=click.IntRange(1), default=REPLICATIONS, show_default=True,
@@ -84,6 +85,7 @@ def optimize(
       globalness optimize fly.toml --must-include fra --out out/optimize
     """
     loaded = read_scenario(scenario, (), **overrides)
+    check_out(out)  # before any simulation
     with tqdm(
         unit=" region sets", delay=1, disable=True if quiet else None, file=sys.stderr, leave=False
     ) as bar:
@@ -110,7 +112,7 @@ def optimize(
               help="the p99 to keep [ms] (default: the unthrottled p99 + 10 %)")  # fmt: skip
 @click.option("--workers", type=click.IntRange(1), default=1, show_default=True, metavar="N",
               help="local processes to size the region sets on")  # fmt: skip
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="folder for size.csv")
+@click.option("--out", type=OutFolder(), help="folder for size.csv")
 @click.option("-q", "--quiet", is_flag=True, help="no progress on stderr")
 def size(scenario: Path, region_sets, slo_ms, workers: int, out: Path | None, quiet, **overrides):
     """The cheapest Machine preset and Machines per region that keep each region set of
@@ -123,6 +125,7 @@ def size(scenario: Path, region_sets, slo_ms, workers: int, out: Path | None, qu
       globalness size fly.toml --regions ord --regions ord,fra --slo-ms 250 --out out/size
     """
     loaded = read_scenario(scenario, region_sets, **overrides)
+    check_out(out)  # before any simulation
     with tqdm(
         total=len(loaded.region_set_choices), unit=" region sets", delay=1, leave=False,
         disable=True if quiet else None, file=sys.stderr,
@@ -130,8 +133,7 @@ def size(scenario: Path, region_sets, slo_ms, workers: int, out: Path | None, qu
         found = sim.size(loaded, slo_ms, workers=workers, progress=bar.update)
     click.echo(found.text())
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        outputs.write_atomic(out / "size.csv", found.table.to_csv(index=False).encode())
+        write_folder(out, {"size.csv": found.table.to_csv(index=False).encode()}, sim.__version__)
         if not quiet:
             click.echo(f"\nwrote size.csv to {out}/", err=True)
 
@@ -166,9 +168,7 @@ def parse_loads(context, parameter, text: str | None) -> list[float] | None:
     "--engine", type=click.Choice(sim.ENGINES), default="auto", show_default=True,
     help="as for `run`",
 )  # fmt: skip
-@click.option(
-    "--out", type=click.Path(file_okay=False, path_type=Path), help="folder for sweep.csv"
-)
+@click.option("--out", type=OutFolder(), help="folder for sweep.csv and a report")
 @click.option("-q", "--quiet", is_flag=True, help="no progress on stderr")
 def sweep(
     scenario: Path,
@@ -194,6 +194,7 @@ def sweep(
       globalness sweep fly.toml --regions ord --regions ord,fra --scheduler tcp://10.0.0.5:8786
     """
     loaded = read_scenario(scenario, region_sets, **overrides)
+    check_out(out)  # before any simulation
     loads = loads or loaded.sweep.loads
     seeds = seeds or loaded.sweep.seeds
     runs = len(set(loads or [loaded.workload.rate_rps])) * seeds

@@ -57,7 +57,8 @@ def online_weights() -> np.ndarray:
     population = table["population"].to_numpy(dtype=float)
     in_cities = table.groupby("country")["population"].transform("sum").to_numpy(dtype=float)
     people = online_people().reindex(table["country"]).to_numpy()
-    return np.nan_to_num(population / in_cities * people)  # a city of no known country: 0
+    with np.errstate(invalid="ignore", divide="ignore"):  # a city of no known country: 0
+        return np.nan_to_num(population / in_cities * people)
 
 
 @cache

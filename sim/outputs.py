@@ -1,14 +1,12 @@
 """What a run leaves: the tables as CSV, the request log, every chart as PNG and SVG,
-report.md and report.html; each file written atomically."""
+report.md and report.html; the folder written as a unit (sim.output_folder)."""
 
 from __future__ import annotations
 
 import base64
 import html
 import io
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import markdown
@@ -17,6 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 import sim
+from sim.output_folder import write_folder
 from sim.plots import covers_a_day
 from sim.provenance import Provenance
 from sim.replications import Replicated
@@ -100,7 +99,6 @@ def write_outputs(
     ``provenance`` (default: now, from Python); with ``replicated``, replications.csv (each
     metric's interval per set) and replication_pairs.csv (every two sets' paired differences).
     """
-    out.mkdir(parents=True, exist_ok=True)
     provenance = provenance or Provenance.now("sim.run, from Python")
     figures = charts(result)
     pngs = {f"{stem}.png": _image(figure, "png") for stem, (_, figure) in figures.items()}
@@ -121,9 +119,7 @@ def write_outputs(
     if replicated is not None:
         content["replications.csv"] = replicated.table.to_csv(index=False).encode()
         content["replication_pairs.csv"] = replicated.versus.to_csv(index=False).encode()
-    for name, data in content.items():
-        write_atomic(out / name, data)
-    return list(content)
+    return write_folder(out, content, sim.__version__)
 
 
 def write_optimum(
@@ -136,7 +132,6 @@ def write_optimum(
 ) -> list[str]:
     """optimize.csv (the best set of each size), the how-many-regions chart (PNG, SVG), and
     a report of them (``text``: the table as printed) with its provenance."""
-    out.mkdir(parents=True, exist_ok=True)
     figure = optimum.plot()
     png = _image(figure, "png")
     report = study_report(
@@ -150,9 +145,7 @@ def write_optimum(
         "report.md": report.encode(),
         "report.html": html_report(report, {"optimize.png": png}, source.name).encode(),
     }
-    for name, data in content.items():
-        write_atomic(out / name, data)
-    return list(content)
+    return write_folder(out, content, sim.__version__)
 
 
 def write_sweep(
@@ -164,16 +157,13 @@ def write_sweep(
     text: str,
 ) -> list[str]:
     """sweep.csv and a report of it (``text``: the table as printed) with its provenance."""
-    out.mkdir(parents=True, exist_ok=True)
     report = study_report(f"sweep {source.name}", scenario, provenance, text, {})
     content = {
         "sweep.csv": table.to_csv(index=False).encode(),
         "report.md": report.encode(),
         "report.html": html_report(report, {}, source.name).encode(),
     }
-    for name, data in content.items():
-        write_atomic(out / name, data)
-    return list(content)
+    return write_folder(out, content, sim.__version__)
 
 
 def study_report(
@@ -208,21 +198,6 @@ def html_report(report: str, pngs: dict[str, bytes], title: str) -> str:
         data = base64.b64encode(png).decode()
         body = body.replace(f'src="{name}"', f'src="data:image/png;base64,{data}"')
     return HTML_PAGE.format(title=html.escape(title), body=body)
-
-
-def write_atomic(path: Path, content: bytes) -> None:
-    """Write ``content`` to a temp file beside ``path``, then rename it into place."""
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(content)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual mode
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _parquet(frame: pd.DataFrame) -> bytes:

@@ -28,7 +28,7 @@ ORDER = [
         "maps",
     ),  # report: tables and figures from the request log
     *("sweep", "replications", "search", "sizing"),  # studies: many runs of a scenario
-    *("__init__", "provenance", "tables", "review", "outputs"),  # face: the API, what runs show
+    *("__init__", "provenance", "tables", "review", "output_folder", "outputs"),  # face
     *("cli_reference", "cli_options", "cli_studies", "cli", "__main__"),  # and the command
 ]
 ONLY_IN = {
