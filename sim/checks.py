@@ -7,6 +7,8 @@ message is one line naming the file, the field, the bad value and what is allowe
 from __future__ import annotations
 
 import difflib
+import os
+import stat
 import warnings
 from pathlib import Path
 from typing import get_args
@@ -112,3 +114,32 @@ def fields_at(model: type[BaseModel], parents: list[str | int]) -> list[str]:
             break
         model = inner[0]
     return list(model.model_fields)
+
+
+MAX_SCENARIO_BYTES = 1_000_000  # a scenario YAML, a fly.toml, a calibration JSON
+MAX_TABLE_BYTES = 50_000_000  # a CSV or JSON of traffic, RTTs or measurements
+
+
+def read_bounded(path: Path, limit: int) -> bytes:
+    """The bytes of ``path``, which must be a regular file (after following links) of at
+    most ``limit`` bytes, read with that bound (a device such as /dev/zero, a pipe or a
+    folder is refused); ValueError saying what is wrong."""
+    try:
+        info = os.stat(path)
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read the file ({error.strerror or error})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{path}: not a regular file (a folder, a device or a pipe)")
+    if info.st_size > limit:
+        raise ValueError(
+            f"{path}: the file is {info.st_size / 1e6:,.1f} MB; such files are at most "
+            f"{limit / 1e6:,.0f} MB"
+        )
+    try:
+        with open(path, "rb") as file:
+            data = file.read(limit + 1)
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read the file ({error.strerror or error})") from None
+    if len(data) > limit:
+        raise ValueError(f"{path}: grew past {limit / 1e6:,.0f} MB while it was read")
+    return data

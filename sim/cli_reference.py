@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sys
@@ -15,7 +16,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from sim import calibration
-from sim.checks import ScenarioError, did_you_mean, one_line
+from sim.checks import MAX_TABLE_BYTES, ScenarioError, did_you_mean, one_line, read_bounded
 from sim.data import database_products, database_replica_prices, regions
 from sim.databases import REPLICA_KINDS, plans_of, sites_of
 from sim.network import internet_rtt_ms, route_km
@@ -120,8 +121,10 @@ def place(text: str, field: str) -> tuple[float, float]:
 
 def read_csv(path: Path) -> pd.DataFrame:
     try:
-        return pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        return pd.read_csv(io.BytesIO(read_bounded(path, MAX_TABLE_BYTES)))
+    except ValueError as error:  # not a regular file, too big, unreadable, not CSV
+        raise ScenarioError(f"{path}: cannot read ({error})") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise ScenarioError(f"{path}: cannot read ({error})") from None
 
 

@@ -15,7 +15,7 @@ import tomllib
 import warnings
 from pathlib import Path
 
-from sim.checks import ScenarioError, ScenarioWarning
+from sim.checks import MAX_SCENARIO_BYTES, ScenarioError, ScenarioWarning, read_bounded
 from sim.units import megabytes
 
 Fields = dict[str, tuple[object, str]]  # scenario app field -> (value, fly.toml key)
@@ -63,13 +63,13 @@ def read_fly_toml(path: Path) -> tuple[dict, dict[str, str]]:
 def _parse(path: Path) -> dict:
     """The TOML document at ``path``; ScenarioError when it cannot be read or parsed."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ScenarioError(f"{path}: cannot read the file ({error.strerror or error})") from None
+        return tomllib.loads(read_bounded(path, MAX_SCENARIO_BYTES).decode("utf-8"))
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: not UTF-8 text (a fly.toml is TOML, in UTF-8)") from None
     except tomllib.TOMLDecodeError as error:
         raise ScenarioError(f"{path}: not valid TOML: {error}") from None
+    except ValueError as error:  # not a regular file, too big, unreadable
+        raise ScenarioError(str(error)) from None
     except RecursionError:
         raise ScenarioError(f"{path}: arrays or tables nested too deeply") from None
 
@@ -161,6 +161,15 @@ def _vm_of(config: dict, group: str, path: Path) -> dict:
     """The VM of a process group: the entry listing it, else one for all groups, else the first;
     with none, the Machines API's default, said in a warning."""
     entries = _tables(config.get("vm"))
+    for entry in entries:
+        listed = entry.get("processes")
+        if listed is not None and not (
+            isinstance(listed, list) and all(isinstance(name, str) for name in listed)
+        ):
+            raise ScenarioError(
+                f"{path}: vm.processes: {listed!r} is not a list of process group names "
+                '(e.g. processes = ["app"])'
+            )
     if not entries:
         warnings.warn(
             f"{path}: no [[vm]]: simulated with the Machines API's default, shared-cpu-1x with "

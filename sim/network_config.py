@@ -10,7 +10,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
-from sim.checks import scenario_path
+from sim.checks import MAX_SCENARIO_BYTES, read_bounded, scenario_path
 from sim.data import default_rtt_model
 from sim.fields import File, NonNegativeMs, Share, Strict
 from sim.userfiles import read_measured
@@ -117,8 +117,8 @@ class Network(Strict):
             return data  # no calibration, or not a path: field validation names it
         path = scenario_path(Path(data["calibration"]), info)
         try:
-            fitted = json.loads(path.read_text())["model"]
-        except (OSError, ValueError, KeyError, TypeError) as error:
+            fitted = json.loads(read_bounded(path, MAX_SCENARIO_BYTES))["model"]
+        except (ValueError, KeyError, TypeError, RecursionError) as error:
             raise ValueError(
                 f"network.calibration: cannot read a model from {path} ({error}); "
                 "make one with `globalness calibrate`"

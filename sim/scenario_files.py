@@ -9,11 +9,10 @@ from pathlib import Path
 
 import yaml
 
-from sim.checks import ScenarioError, ScenarioWarning
+from sim.checks import MAX_SCENARIO_BYTES, ScenarioError, ScenarioWarning, read_bounded
 from sim.flytoml import read_fly_toml
 from sim.scenario import Scenario, build_scenario
 
-MAX_FILE_BYTES = 1_000_000  # a scenario is a page of keys; users and RTTs go in CSV files
 MAX_YAML_VALUES = 100_000  # after alias expansion: refuses "billion laughs" files at once
 
 
@@ -125,17 +124,14 @@ def with_setting(data: dict, keys: list[str], value: object) -> dict:
 
 
 def read_text(path: Path) -> str:
-    """The file's text, refusing what cannot be a scenario: unreadable, too big, not UTF-8."""
+    """The file's text, refusing what cannot be a scenario: not a regular file, unreadable,
+    over MAX_SCENARIO_BYTES, not UTF-8."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ScenarioError(
-                f"{path}: the file is {size / 1e6:.1f} MB; scenario files are at most "
-                f"{MAX_FILE_BYTES / 1e6:.0f} MB (put users or RTTs in a CSV the scenario names)"
-            )
-        return path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ScenarioError(f"{path}: cannot read the file ({error.strerror})") from None
+        data = read_bounded(path, MAX_SCENARIO_BYTES)
+    except ValueError as error:
+        raise ScenarioError(str(error)) from None
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: not a UTF-8 text file") from None
 
@@ -163,6 +159,15 @@ def parse_yaml(text: str, path: Path) -> object:
         raise ScenarioError(f"{path}:{where}: {problem}") from None
     except RecursionError:
         raise ScenarioError(f"{path}: lists or mappings nested too deeply") from None
+    except ScenarioError:  # a duplicate key, too many values: already one line
+        raise
+    except ValueError as error:  # an integer of thousands of digits, a date out of range
+        problem = (
+            "a number of more than 4,300 digits; allowed: numbers within each field's range"
+            if "digits" in str(error)
+            else f"a value cannot be read as a number or date ({error})"
+        )
+        raise ScenarioError(f"{path}: {problem}") from None
     finally:
         loader.dispose()
 

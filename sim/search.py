@@ -12,6 +12,7 @@ differ only by their regions. A budget drops sets whose monthly bill exceeds it.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -85,6 +86,10 @@ def optimize(
             "databases: optimize searches region sets for one database; run it with the "
             "`database` section alone (e.g. --set databases=null --set database.product=...)"
         )
+    if budget_usd is not None and not (
+        isinstance(budget_usd, int | float) and math.isfinite(budget_usd) and budget_usd >= 0
+    ):
+        raise ScenarioError(f"--budget: {budget_usd!r}: allowed a number of dollars, 0 or more")
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
         raise ScenarioError(f"--replications: {replications!r}: allowed a whole number, 1 or more")
     sizes = sorted(set(sizes))
@@ -111,6 +116,13 @@ def optimize(
             found, how[k] = search.grow(best[k - 1], free, fixed), "greedy + local search"
         if found:
             best[k] = found
+    if not any(k in best for k in sizes):
+        cheapest = min(search.seen.items(), key=lambda item: item[1]["monthly_cost_usd"])
+        raise ScenarioError(
+            f"--budget: ${budget_usd:,.2f} a month fits no set of {sizes[0]} to {sizes[-1]} "
+            f"regions; the cheapest, {name_of(cheapest[0])}, costs "
+            f"${cheapest[1]['monthly_cost_usd']:,.2f}"
+        )
     rows = []
     for k in (k for k in sizes if k in best):
         chosen, figures = search.recheck(k, replications)

@@ -6,6 +6,7 @@ is allowed; scenario validation turns that into a one-line ScenarioError.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import unicodedata
@@ -13,15 +14,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.checks import did_you_mean
+from sim.checks import MAX_TABLE_BYTES, did_you_mean, read_bounded
 from sim.data import cities, countries, regions
 
 
 def read_columns(path: Path, columns: list[str], **options) -> pd.DataFrame:
     """The named columns of a CSV the scenario names; ValueError saying what is wrong."""
+    data = read_bounded(path, MAX_TABLE_BYTES)
     try:
-        table = pd.read_csv(path, **options)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        table = pd.read_csv(io.BytesIO(data), **options)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise ValueError(f"cannot read {path}: {error}") from None
     missing = set(columns) - set(table.columns)
     if missing:
@@ -37,9 +39,10 @@ def read_traffic(path: Path) -> pd.DataFrame | pd.Series:
     then a Series of weights by region, which sim.routing.catchment_traffic spreads."""
     if path.suffix == ".json":
         return fly_metrics(path)
+    data = read_bounded(path, MAX_TABLE_BYTES)
     try:
-        header = set(pd.read_csv(path, nrows=0).columns)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        header = set(pd.read_csv(io.BytesIO(data), nrows=0).columns)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise ValueError(f"cannot read {path}: {error}") from None
     if {"lat", "lon"} <= header:
         table = read_columns(path, ["lat", "lon", "weight"]).apply(pd.to_numeric, errors="coerce")
@@ -100,12 +103,14 @@ def country_traffic(path: Path) -> pd.DataFrame:
     """Rows of country, weight -> every city of those countries, each country's weight shared
     by its cities in proportion to their population."""
     table = read_columns(path, ["country", "weight"], keep_default_na=False)
-    parts = []
+    weights: dict[str, float] = {}
     for line, (country, weight) in enumerate(table.itertuples(index=False), start=2):
-        here = cities()[cities()["country"] == _country(path, line, country)]
-        share = (
-            pd.to_numeric(weight, errors="coerce") * here["population"] / here["population"].sum()
-        )
+        code = _country(path, line, country)  # each country once, however many rows name it
+        weights[code] = weights.get(code, 0.0) + pd.to_numeric(weight, errors="coerce")
+    parts = []
+    for code, weight in weights.items():
+        here = cities()[cities()["country"] == code]
+        share = weight * here["population"] / here["population"].sum()
         parts.append(pd.DataFrame({"lat": here["lat"], "lon": here["lon"], "weight": share}))
     return pd.concat(parts, ignore_index=True)
 
@@ -167,8 +172,8 @@ def fly_metrics(path: Path) -> pd.Series:
     ``sum by (region) (increase(fly_edge_http_responses_count{app="APP"}[24h]))``: an instant
     vector; unknown keys are ignored, counts are strings."""
     try:
-        document = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        document = json.loads(read_bounded(path, MAX_TABLE_BYTES))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise ValueError(f"cannot read {path} as JSON: {error}") from None
     if not isinstance(document, dict) or document.get("status") != "success":
         status = document.get("status") if isinstance(document, dict) else document

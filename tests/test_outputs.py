@@ -2,9 +2,11 @@
 
 from pathlib import Path
 
+import pytest
 from conftest import small_scenario
 
 import sim
+from sim.data import cities
 from sim.outputs import unique_stems, write_outputs
 
 
@@ -86,3 +88,75 @@ def test_a_failed_write_leaves_the_earlier_folder_as_it_was(tmp_path, monkeypatc
     assert "No space left on device" in err and "nothing of this run was written" in err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("users: {count: " + "9" * 5000 + "}\n", "a number of more than 4,300 digits"),
+        ("workload: {rate_rps: .nan}\n", "workload.rate_rps"),
+        ("workload: {rate_rps: 2024-01-01}\n", "workload.rate_rps"),
+        ("database: {query_ms: .inf}\n", "database.query_ms: inf is not a duration"),
+    ],
+)
+def test_every_bad_value_is_exit_2_with_its_field(tmp_path, capsys, text, message):
+    from sim.cli import main
+
+    path = tmp_path / "s.yaml"
+    path.write_text("app: {primary_region: iad}\nregion_sets: [[iad]]\n" + text)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "internal error" not in err
+
+
+def test_wrong_types_inside_fly_toml_tables_are_exit_2(tmp_path, capsys):
+    from sim.cli import main
+
+    path = tmp_path / "fly.toml"
+    path.write_text('primary_region = "iad"\n[http_service]\ninternal_port = 8080\n'
+                    "[[vm]]\nprocesses = 5\n")  # fmt: skip
+    assert main(["validate", str(path)]) == 2
+    assert "vm.processes: 5 is not a list of process group names" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("budget", "message"),
+    [("nan", "--budget: nan: allowed a number of dollars"), ("0.5", "fits no set")],
+)
+def test_a_budget_that_is_no_number_or_fits_nothing_is_exit_2(tmp_path, capsys, budget, message):
+    from sim.cli import main
+
+    path = tmp_path / "s.yaml"
+    path.write_text("app: {primary_region: iad}\nregion_sets: [[iad]]\nworkload: {requests: 300}\n")
+    assert main(["optimize", str(path), "--k", "1", "--budget", budget, "-q"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len([line for line in err.splitlines() if "error" in line]) == 1
+
+
+@pytest.mark.parametrize("where", ["/dev/zero", "link", "folder"])
+def test_an_input_that_is_no_regular_file_is_refused_at_once(tmp_path, capsys, where):
+    from sim.cli import main
+
+    target = {"/dev/zero": Path("/dev/zero"), "link": tmp_path / "z.yaml",
+              "folder": tmp_path / "traffic.csv"}[where]  # fmt: skip
+    if where == "link":
+        target.symlink_to("/dev/zero")
+    if where == "folder":
+        target.mkdir()
+        scenario = tmp_path / "s.yaml"
+        scenario.write_text(f"users: {{where: {target}}}\napp: {{primary_region: iad}}\n"
+                            "region_sets: [[iad]]\n")  # fmt: skip
+        target = scenario
+    assert main(["validate", str(target)]) == 2
+    assert "not a regular file" in capsys.readouterr().err
+
+
+def test_a_million_country_rows_expand_once_per_country(tmp_path):
+    from sim.userfiles import read_traffic
+
+    path = tmp_path / "traffic.csv"
+    path.write_text("country,weight\n" + "US,1\n" * 200_000 + "DE,1\n")
+    table = read_traffic(path)
+    assert len(table) == sum(cities()["country"].isin(["US", "DE"]))
+    shares = table.groupby(table["lon"] > -30)["weight"].sum()
+    assert shares[False] / shares.sum() == pytest.approx(200_000 / 200_001)

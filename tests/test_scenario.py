@@ -260,7 +260,7 @@ def test_duplicate_keys_and_recursive_aliases_are_refused(tmp_path):
 def test_a_huge_file_is_refused(tmp_path):
     path = tmp_path / "huge.yaml"
     path.write_text("# padding\n" * 200_000)
-    with pytest.raises(ScenarioError, match="2.0 MB; scenario files are at most 1 MB"):
+    with pytest.raises(ScenarioError, match="2.0 MB; such files are at most 1 MB"):
         load_scenario(path)
 
 
