@@ -5,6 +5,7 @@ Exit codes: 0 ok, 2 bad input (one line on stderr naming the field), 1 internal 
 
 from __future__ import annotations
 
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -33,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
             shown.append(str(message))
             click.echo(f"warning: {message}", err=True)
 
+    try:  # only the main thread may set it (main() called from a thread leaves it alone)
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except ValueError:
+        previous = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", ScenarioWarning)
@@ -54,12 +59,27 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"error: could not write: {error}; nothing of this run was written", err=True)
         return 1
     except (click.Abort, KeyboardInterrupt):
-        click.echo("interrupted; no output was written past the last complete file", err=True)
-        return 1
+        click.echo("interrupted; no output of this run was written", err=True)
+        return 130
+    except Terminated:
+        click.echo("terminated; no output of this run was written", err=True)
+        return 143
     except Exception as error:  # noqa: BLE001 - last resort: one line, exit 1
         click.echo(f"internal error: {type(error).__name__}: {error}", err=True)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the run is, so that it unwinds (pools shut down, temporary
+    output folders removed) and ends with one line and exit 143."""
+
+
+def terminate(signum, frame) -> None:
+    raise Terminated
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

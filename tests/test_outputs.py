@@ -1,5 +1,8 @@
 """What a run leaves is safe to open and complete: one file per set, names escaped."""
 
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -160,3 +163,22 @@ def test_a_million_country_rows_expand_once_per_country(tmp_path):
     assert len(table) == sum(cities()["country"].isin(["US", "DE"]))
     shares = table.groupby(table["lon"] > -30)["weight"].sum()
     assert shares[False] / shares.sum() == pytest.approx(200_000 / 200_001)
+
+
+@pytest.mark.parametrize(("signal_number", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_ends_a_run_with_one_line_and_nothing_written(tmp_path, signal_number, code):
+    out = tmp_path / "out"
+    scenario = Path(__file__).parents[1] / "scenarios" / "worldwide.yaml"
+    command = [sys.executable, "-m", "sim", "run", str(scenario), "--engine", "des",
+               "--set", "workload.requests=400000", "--yes", "--out", str(out)]  # fmt: skip
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    for line in process.stderr:  # past the imports and the checks, into the simulation
+        if line.startswith("simulating"):
+            break
+    process.send_signal(signal_number)
+    rest = process.stderr.read()
+    process.wait(timeout=30)
+    assert process.returncode == code
+    assert "Traceback" not in rest
+    assert rest.strip().splitlines()[-1].endswith("no output of this run was written")
+    assert not out.exists() and not list(tmp_path.glob(".out.*"))
