@@ -132,7 +132,6 @@ def run(
     """
     if engine not in ENGINES:
         raise ScenarioError(f"engine: {engine!r} is not an engine; allowed: {', '.join(ENGINES)}")
-    if not allow_large:
-        estimate(scenario, engine).check()
+    estimate(scenario, engine).check(large_ok=allow_large)  # never beyond the free memory
     done = simulate(scenario, progress=progress, engine=engine, allow_large=allow_large)
     return Result(scenario, done.requests, done.machines, done.engines)

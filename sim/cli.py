@@ -149,9 +149,9 @@ def run(
     loaded = read_scenario(scenario, region_sets, **overrides)
     check_out(out)  # before any simulation
     note = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
-    estimate = sim.estimate(loaded, engine)
-    if not yes:
-        estimate.check(source=str(scenario))
+    runs = 1 + (replications if replications > 1 else 0)  # the run, then the replications
+    estimate = sim.estimate(loaded, engine).times(runs, workers)
+    estimate.check(source=str(scenario), large_ok=yes)
     note(
         f"simulating {loaded.workload.requests:,} requests x {len(loaded.candidates)} "
         f"region sets and alternatives (seed {loaded.seed}), about {estimate}"

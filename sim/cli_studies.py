@@ -13,7 +13,8 @@ import sim
 from sim import outputs, tables
 from sim.cli_options import OutFolder, provenance_here, read_scenario, scenario_options
 from sim.output_folder import check_out, write_folder
-from sim.search import OBJECTIVES, REPLICATIONS
+from sim.search import OBJECTIVES, REPLICATIONS, search_estimate
+from sim.sizing import size_estimate
 from sim.sweep import sweep as run_sweep
 
 
@@ -60,6 +61,7 @@ def parse_sizes(context, parameter, text: str) -> list[int]:
 )
 @click.option("--replications", type=click.IntRange(1), default=REPLICATIONS, show_default=True,
               metavar="N", help="seeds each finalist is re-run over")  # fmt: skip
+@click.option("--yes", is_flag=True, help="run even when the estimate says it is large")
 @click.option("-q", "--quiet", is_flag=True, help="no progress on stderr")
 def optimize(
     scenario: Path,
@@ -69,6 +71,7 @@ def optimize(
     must_include: tuple[str, ...],
     out: Path | None,
     replications: int,
+    yes: bool,
     quiet: bool,
     **overrides,
 ) -> None:
@@ -86,6 +89,8 @@ def optimize(
     """
     loaded = read_scenario(scenario, (), **overrides)
     check_out(out)  # before any simulation
+    estimate = search_estimate(loaded, sizes, must_include, replications)
+    estimate.check(source=str(scenario), large_ok=yes)
     with tqdm(
         unit=" region sets", delay=1, disable=True if quiet else None, file=sys.stderr, leave=False
     ) as bar:
@@ -113,8 +118,18 @@ def optimize(
 @click.option("--workers", type=click.IntRange(1), default=1, show_default=True, metavar="N",
               help="local processes to size the region sets on")  # fmt: skip
 @click.option("--out", type=OutFolder(), help="folder for size.csv")
+@click.option("--yes", is_flag=True, help="run even when the estimate says it is large")
 @click.option("-q", "--quiet", is_flag=True, help="no progress on stderr")
-def size(scenario: Path, region_sets, slo_ms, workers: int, out: Path | None, quiet, **overrides):
+def size(
+    scenario: Path,
+    region_sets,
+    slo_ms,
+    workers: int,
+    out: Path | None,
+    yes: bool,
+    quiet,
+    **overrides,
+):
     """The cheapest Machine preset and Machines per region that keep each region set of
     SCENARIO within its p99 goal under Fly's CPU quotas (the DES), and the monthly cost of
     every size tried on the way.
@@ -126,6 +141,7 @@ def size(scenario: Path, region_sets, slo_ms, workers: int, out: Path | None, qu
     """
     loaded = read_scenario(scenario, region_sets, **overrides)
     check_out(out)  # before any simulation
+    size_estimate(loaded, workers).check(source=str(scenario), large_ok=yes)
     with tqdm(
         total=len(loaded.region_set_choices), unit=" region sets", delay=1, leave=False,
         disable=True if quiet else None, file=sys.stderr,
@@ -169,6 +185,7 @@ def parse_loads(context, parameter, text: str | None) -> list[float] | None:
     help="as for `run`",
 )  # fmt: skip
 @click.option("--out", type=OutFolder(), help="folder for sweep.csv and a report")
+@click.option("--yes", is_flag=True, help="run even when the estimate says it is large")
 @click.option("-q", "--quiet", is_flag=True, help="no progress on stderr")
 def sweep(
     scenario: Path,
@@ -179,6 +196,7 @@ def sweep(
     scheduler: str | None,
     engine: str,
     out: Path | None,
+    yes: bool,
     quiet: bool,
     **overrides,
 ) -> None:
@@ -198,6 +216,7 @@ def sweep(
     loads = loads or loaded.sweep.loads
     seeds = seeds or loaded.sweep.seeds
     runs = len(set(loads or [loaded.workload.rate_rps])) * seeds
+    sim.estimate(loaded, engine).times(runs, workers).check(source=str(scenario), large_ok=yes)
     with tqdm(
         total=runs, unit=" runs", delay=1, disable=True if quiet else None, file=sys.stderr,
         leave=False,

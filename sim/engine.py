@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -70,17 +71,60 @@ class Estimate:
         seconds = sum(n / REQUESTS_PER_S[name] for name in chosen)
         return cls(requests, seconds, n * PLAN_BYTES_PER_REQUEST + requests * LOG_BYTES_PER_REQUEST)
 
+    @classmethod
+    def per_set(cls, requests: int, engine: str, sets: int = 1) -> Estimate:
+        """One run of ``sets`` region sets of ``requests`` each in ``engine``."""
+        return cls(
+            requests * sets, requests * sets / REQUESTS_PER_S[engine],
+            requests * PLAN_BYTES_PER_REQUEST + requests * sets * LOG_BYTES_PER_REQUEST,
+        )  # fmt: skip
+
+    def times(self, runs: int, workers: int = 1) -> Estimate:
+        """``runs`` such runs (replications, sweep points, sizes), ``workers`` at a time:
+        the time divided among them, the memory of as many at once."""
+        at_once = max(1, min(workers, runs))
+        return Estimate(self.requests * runs, self.seconds * runs / at_once, self.bytes * at_once)
+
+    def __add__(self, other: Estimate) -> Estimate:
+        """Two parts run one after the other: their times add, the larger memory counts."""
+        return Estimate(
+            self.requests + other.requests, self.seconds + other.seconds,
+            max(self.bytes, other.bytes),
+        )  # fmt: skip
+
     def __str__(self) -> str:
         return f"{duration_text(self.seconds)} and {size_text(self.bytes)} of memory"
 
-    def check(self, source: str = "scenario") -> None:
-        """Refuse, naming the estimate, a run beyond LARGE_SECONDS or LARGE_BYTES."""
+    def check(self, source: str = "scenario", large_ok: bool = False) -> None:
+        """Refuse, naming the estimate, a run beyond LARGE_SECONDS or LARGE_BYTES unless
+        ``large_ok``, and one beyond the memory the machine has available in any case."""
+        free = available_bytes()
+        if free is not None and self.bytes > free:
+            raise ScenarioError(
+                f"{source}: workload.requests: {self.requests:,} requests in all would need "
+                f"about {size_text(self.bytes)} of memory and this machine has "
+                f"{size_text(free)} available; reduce workload.requests, the region sets, "
+                "--workers or the runs"
+            )
+        if large_ok:
+            return
         if self.seconds > LARGE_SECONDS or self.bytes > LARGE_BYTES:
             raise ScenarioError(
                 f"{source}: workload.requests: {self.requests:,} requests in all would take "
                 f"about {self}; runs over {duration_text(LARGE_SECONDS)} or "
                 f"{size_text(LARGE_BYTES)} need --yes (in Python: allow_large=True)"
             )
+
+
+def available_bytes() -> float | None:
+    """The memory this machine has available now (Linux: MemAvailable), or None unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return float(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
 
 
 def duration_text(seconds: float) -> str:

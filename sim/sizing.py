@@ -41,7 +41,7 @@ from sim.checks import ScenarioError, ScenarioWarning
 from sim.contention import baseline_ms_per_s
 from sim.cost import compute_usd_month
 from sim.data import machine_prices
-from sim.engine import simulate
+from sim.engine import Estimate, simulate
 from sim.scenario import Scenario, build_scenario
 from sim.sweep import gathered
 
@@ -363,3 +363,10 @@ def p99_with_failures(requests: pd.DataFrame) -> tuple[float, float]:
     with np.errstate(invalid="ignore"):  # inf - inf between two failures: nan
         p99_ms = float(np.quantile(total_ms, 0.99))
     return (math.inf if math.isnan(p99_ms) else p99_ms), float(1 - ok.mean())
+
+
+def size_estimate(scenario: Scenario, workers: int = 1) -> Estimate:
+    """About how long and how much memory `size` takes at most: per region set, its
+    reference and MAX_TRIED sizes, each one DES run of that set alone."""
+    runs = len(scenario.region_set_choices) * (1 + MAX_TRIED)
+    return Estimate.per_set(scenario.workload.requests, "des").times(runs, workers)

@@ -182,3 +182,31 @@ def test_a_signal_ends_a_run_with_one_line_and_nothing_written(tmp_path, signal_
     assert "Traceback" not in rest
     assert rest.strip().splitlines()[-1].endswith("no output of this run was written")
     assert not out.exists() and not list(tmp_path.glob(".out.*"))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["sweep", "--loads", "10,20", "--seeds", "3"], ["optimize", "--k", "1..2"], ["size"],
+     ["run", "--replications", "3"]],
+)  # fmt: skip
+def test_every_command_estimates_and_a_large_one_needs_yes(tmp_path, capsys, command):
+    from sim.cli import main
+
+    path = tmp_path / "huge.yaml"
+    path.write_text("app: {primary_region: iad}\nregion_sets: [[iad], [iad, fra]]\n"
+                    "workload: {requests: 30000000}\n")  # fmt: skip
+    assert main([command[0], str(path), *command[1:], "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "requests in all would" in err and ("need --yes" in err or "available" in err)
+
+
+def test_beyond_the_free_memory_even_yes_is_refused(tmp_path, capsys, monkeypatch):
+    from sim import engine
+    from sim.cli import main
+
+    monkeypatch.setattr(engine, "available_bytes", lambda: 50e6)
+    path = tmp_path / "s.yaml"
+    path.write_text("app: {primary_region: iad}\nregion_sets: [[iad]]\n"
+                    "workload: {requests: 1000000}\n")  # fmt: skip
+    assert main(["run", str(path), "--yes", "-q"]) == 2
+    assert "this machine has 0.1 GB available" in capsys.readouterr().err
