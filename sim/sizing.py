@@ -24,12 +24,11 @@ Candidates are sized one after the other, or side by side on spawned local proce
 from __future__ import annotations
 
 import math
-import multiprocessing
 import numbers
 import time
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,7 +42,7 @@ from sim.cost import compute_usd_month
 from sim.data import machine_prices
 from sim.engine import Estimate, simulate
 from sim.scenario import Scenario, build_scenario
-from sim.sweep import gathered
+from sim.sweep import gathered, local_pool
 
 HEADROOM = 0.10  # with no SLO, p99 may exceed the unthrottled p99 by this share
 MAX_MACHINES_PER_REGION = 8
@@ -196,14 +195,11 @@ def in_processes(
 ) -> list[pd.DataFrame]:
     """Each candidate's rows, sized on ``workers`` fresh local processes (spawned, as for
     sweeps), in the scenario's order whatever the order they finish in."""
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    try:
+    with local_pool(workers) as pool:
         futures = {
             pool.submit(size_candidate, scenario, name, slo_ms): k for k, name in enumerate(names)
         }
         return gathered(futures, as_completed, progress)
-    finally:
-        pool.shutdown(cancel_futures=True)  # on an error, drop the candidates not started
 
 
 def size_candidate(scenario: Scenario, name: str, slo_ms: float | None) -> pd.DataFrame:

@@ -14,6 +14,7 @@ import multiprocessing
 import numbers
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from functools import partial
 
 import pandas as pd
@@ -128,12 +129,25 @@ def at_load(scenario: Scenario, rate: float) -> Scenario:
 
 def in_processes(runs: list[tuple], workers: int, progress: Progress) -> list[pd.DataFrame]:
     """The runs on ``workers`` fresh local processes (spawned: no state forked from here)."""
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    try:
+    with local_pool(workers) as pool:
         futures = {pool.submit(run_point, *run): k for k, run in enumerate(runs)}
         return gathered(futures, as_completed, progress)
-    finally:
-        pool.shutdown(cancel_futures=True)  # on an error, drop the runs not started
+
+
+@contextmanager
+def local_pool(workers: int):
+    """``workers`` spawned local processes. Left by an error, Ctrl-C or SIGTERM, the runs
+    not started are dropped and the running ones stopped at once, so no process outlives
+    the command."""
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield pool
+    except BaseException:
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(cancel_futures=True)
 
 
 def on_cluster(runs: list[tuple], scheduler: str, progress: Progress) -> list[pd.DataFrame]:

@@ -3,6 +3,7 @@
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -210,3 +211,44 @@ def test_beyond_the_free_memory_even_yes_is_refused(tmp_path, capsys, monkeypatc
                     "workload: {requests: 1000000}\n")  # fmt: skip
     assert main(["run", str(path), "--yes", "-q"]) == 2
     assert "this machine has 0.1 GB available" in capsys.readouterr().err
+
+
+def children_of(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (Linux /proc)."""
+    found = set()
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat_file.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_sigterm_during_a_sweep_on_workers_leaves_no_process_behind(tmp_path):
+    scenario = Path(__file__).parents[1] / "scenarios" / "worldwide.yaml"
+    command = [sys.executable, "-m", "sim", "sweep", str(scenario), "--loads", "10,20,30,40",
+               "--seeds", "2", "--workers", "2", "--engine", "des", "--yes", "-q",
+               "--set", "workload.requests=200000"]  # fmt: skip
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    workers: set[int] = set()
+    for _ in range(600):  # until both workers run (spawned: a resource tracker and two)
+        workers = children_of(process.pid)
+        if len(workers) >= 3 or process.poll() is not None:
+            break
+        time.sleep(0.1)
+    assert len(workers) >= 3, "the workers never started"
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143 and "Traceback" not in err
+    time.sleep(1)  # orphans, if any, would still be alive now
+    assert not [pid for pid in workers if alive(pid)]
