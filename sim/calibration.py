@@ -164,15 +164,7 @@ def mlab_path_ms(network: Network, period: str) -> pd.Series:
                       site_lon[nearest[:, j]], site["country"].to_numpy(), network)  # fmt: skip
         best = np.minimum(best, km)
     path_ms = pd.Series(network.model.internet_inflation * floor_rtt_ms(best), index=table.index)
-    order = path_ms.sort_values(kind="stable").index
-    frame = pd.DataFrame(
-        {"country": table["country"], "ms": path_ms, "people": table["population"]}
-    )
-    frame = frame.loc[order]
-    share = frame.groupby("country")["people"].cumsum() / frame.groupby("country")[
-        "people"
-    ].transform("sum")
-    return frame[share >= 0.5].groupby("country")["ms"].first()
+    return weighted_medians(path_ms, table["population"], table["country"])
 
 
 def access_by_country(network: Network, period: str = "2024-10") -> pd.DataFrame:
@@ -190,10 +182,7 @@ def access_by_country(network: Network, period: str = "2024-10") -> pd.DataFrame
     frame = pd.DataFrame({"continent": continent.reindex(own.index), "access_ms": own,
                           "tests": tests}).dropna(subset=["continent"])  # fmt: skip
     enough = frame[frame["tests"] >= MLAB_MIN_TESTS]
-    by_continent = {
-        code: weighted_median(group["access_ms"], group["tests"])
-        for code, group in enough.groupby("continent")
-    }
+    by_continent = weighted_medians(enough["access_ms"], enough["tests"], enough["continent"])
     rows = []
     for country, code in continent.items():
         if country in enough.index:
@@ -207,10 +196,14 @@ def access_by_country(network: Network, period: str = "2024-10") -> pd.DataFrame
     return pd.DataFrame(rows, columns=["country", "continent", "access_ms", "tests", "basis"])
 
 
-def weighted_median(values: pd.Series, weights: pd.Series) -> float:
-    order = np.argsort(values.to_numpy(), kind="stable")
-    cumulative = np.cumsum(weights.to_numpy()[order]) / weights.sum()
-    return float(values.to_numpy()[order][np.searchsorted(cumulative, 0.5)])
+def weighted_medians(values: pd.Series, weights: pd.Series, key: pd.Series) -> pd.Series:
+    """Per value of ``key``, the weighted median of ``values``: the first value, in order,
+    at which the cumulative weight reaches half the key's total."""
+    frame = pd.DataFrame({"key": key, "value": values, "weight": weights})
+    frame = frame.loc[frame["value"].sort_values(kind="stable").index]
+    by_key = frame.groupby("key")["weight"]
+    reached = by_key.cumsum() >= by_key.transform("sum") / 2
+    return frame[reached].groupby("key")["value"].first()
 
 
 def mlab_errors(network: Network, period: str = "2025-10", min_tests: int = 10_000):

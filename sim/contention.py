@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.cpu import SHARED_BASELINE
+from sim.cpu import baseline_ms_per_s
 from sim.deployment import deployment
 from sim.plan import Plan
 from sim.queueing import erlang_c
@@ -47,7 +47,7 @@ def choose_engine(plan: Plan, asked: str, scenario: Scenario) -> tuple[str, str]
     if needs:
         return "des", ", ".join(needs)
     if plan.app.shared_cpu:
-        demand = cpu_demand_ms_per_s(plan) / baseline_ms_per_s(plan.app)
+        demand = cpu_demand_ms_per_s(plan) / app_baseline_ms_per_s(plan.app)
         r = int(demand.argmax())
         if demand[r] >= QUOTA_MARGIN:
             return "des", (
@@ -63,9 +63,9 @@ def choose_engine(plan: Plan, asked: str, scenario: Scenario) -> tuple[str, str]
     )
 
 
-def baseline_ms_per_s(app) -> float:
+def app_baseline_ms_per_s(app) -> float:
     """The CPU a Machine of ``app`` sustains with no burst balance [ms of CPU a second]."""
-    return 1000 * app.vcpus * (SHARED_BASELINE if app.shared_cpu else 1.0)
+    return baseline_ms_per_s(app.vcpus, app.shared_cpu)
 
 
 def cpu_demand_ms_per_s(plan: Plan) -> np.ndarray:

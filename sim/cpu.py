@@ -29,6 +29,11 @@ MAX_BALANCE_MS = 500_000.0  # a shared vCPU's burst balance at most [ms of CPU]
 TICK_MS = 1e-6  # below this, a wait is no wait: work left is done, a balance left is spent
 
 
+def baseline_ms_per_s(vcpus: int, shared: bool) -> float:
+    """The CPU a Machine sustains with no burst balance [ms of CPU a second]."""
+    return 1000 * vcpus * (SHARED_BASELINE if shared else 1.0)
+
+
 class Cpu:
     """The vCPUs of one Machine: ``run(cpu_ms)`` gives an event that fires when that much CPU
     work is done. Time in ms (SimPy's clock)."""

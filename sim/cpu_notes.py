@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 
-from sim.cpu import SHARED_BASELINE
+from sim.cpu import baseline_ms_per_s
 from sim.data import machine_prices
 from sim.fly_prices import machine_usd_month
 
@@ -56,10 +56,9 @@ def region_text(region: str, row: pd.Series) -> str:
 def cheapest_keeping_up(demand_ms_per_s: float, region: str) -> str:
     """The cheapest preset (at its least memory) whose baseline covers ``demand_ms_per_s``."""
     presets = machine_prices().groupby("preset", sort=False).first()
-    baseline = (
-        1000
-        * presets["cpus"]
-        * presets["cpu_kind"].map({"shared": SHARED_BASELINE, "performance": 1.0})
+    baseline = pd.Series(
+        [baseline_ms_per_s(row.cpus, row.cpu_kind == "shared") for row in presets.itertuples()],
+        index=presets.index,
     )
     enough = presets.index[baseline >= demand_ms_per_s]
     return min(enough, key=lambda vm: machine_usd_month(vm, None, region), default="none")

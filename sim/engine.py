@@ -24,7 +24,7 @@ import pandas as pd
 from sim import fleet
 from sim.analytic import analytic
 from sim.checks import ScenarioError
-from sim.contention import baseline_ms_per_s, choose_engine, cpu_demand_ms_per_s, needs_des
+from sim.contention import app_baseline_ms_per_s, choose_engine, cpu_demand_ms_per_s, needs_des
 from sim.draws import draw
 from sim.plan import plan_requests
 from sim.request_log import LOG_COLUMNS, fill_log, request_log, user_columns
@@ -178,7 +178,7 @@ def simulate(
         machine_table["region"] = np.asarray(plan.region_set)[machine_table["region"]]
         machine_table["vm"] = plan.app.vm
         machine_table["cpu_demand_ms_per_s"] = demand  # planned, in the busiest hour
-        machine_table["cpu_baseline_ms_per_s"] = baseline_ms_per_s(plan.app)
+        machine_table["cpu_baseline_ms_per_s"] = app_baseline_ms_per_s(plan.app)
         machine_table["duration_s"] = served.end_ms / 1000
         machines.append(machine_table)
         engines.append({"region_set": name, "engine": chosen, "reason": reason})

@@ -121,9 +121,14 @@ def verdicts(table: pd.DataFrame, continents: pd.DataFrame, scenario: Scenario) 
     return table
 
 
+def latency(ms: float) -> str:
+    """A latency [ms] as the tables print it; a quantile that falls on failures is 'failed'."""
+    return f"{ms:,.0f}" if np.isfinite(ms) else "failed"
+
+
 def ms_text(ms: float) -> str:
-    """A latency as the tables print it; a quantile that falls on failures is 'failed'."""
-    return f"{ms:,.0f} ms" if np.isfinite(ms) else "failed"
+    """`latency` with its unit: `655 ms`, or `failed`."""
+    return f"{latency(ms)} ms" if np.isfinite(ms) else "failed"
 
 
 def availability(row: pd.Series) -> str:

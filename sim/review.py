@@ -14,12 +14,12 @@ from sim.database_notes import database_notes, placements
 from sim.plots import CONTINENT_NAMES
 from sim.provenance import Provenance
 from sim.replications import Replicated
+from sim.report import latency
 from sim.tables import (
     COST_ITEMS,
     cost_items,
     database_lines,
     engine_note,
-    latency,
     shown,
     terminal_formats,
 )  # fmt: skip

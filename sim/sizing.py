@@ -31,16 +31,16 @@ from collections.abc import Callable
 from concurrent.futures import as_completed
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
 from sim.app_config import App, check_memory
 from sim.checks import ScenarioError, ScenarioWarning
-from sim.contention import baseline_ms_per_s
+from sim.contention import app_baseline_ms_per_s
 from sim.cost import compute_usd_month
 from sim.data import machine_prices
 from sim.engine import Estimate, simulate
+from sim.report import latency_quantiles
 from sim.scenario import Scenario, build_scenario
 from sim.sweep import gathered, local_pool
 
@@ -221,7 +221,7 @@ def size_candidate(scenario: Scenario, name: str, slo_ms: float | None) -> pd.Da
         if simulated == MAX_TRIED:
             break
         times = max(
-            demand[code] / count / baseline_ms_per_s(app)
+            demand[code] / count / app_baseline_ms_per_s(app)
             for code, count in zip(codes, app.machines_in(codes), strict=True)
         )
         if times > HOPELESS:  # its queues grow all through the busiest hour: not simulated
@@ -296,7 +296,7 @@ def sizes(app: App, codes: tuple[str, ...]) -> list[tuple[float, App]]:
         key=lambda pair: (
             round(pair[0], 6),  # equal prices computed two ways differ in the last bits
             sum(pair[1].machines_in(codes)),
-            cpus(pair[1].vm),
+            pair[1].vcpus,
             pair[1].vm,
         ),
     )
@@ -315,11 +315,6 @@ def memory_for(vm: str, ram_mb: int) -> int | None:
             continue
         return memory_mb
     return None
-
-
-def cpus(vm: str) -> int:
-    presets = machine_prices()
-    return int(presets.loc[presets["preset"] == vm, "cpus"].iloc[0])
 
 
 def alone(scenario: Scenario, name: str, app: dict) -> Scenario:
@@ -354,11 +349,8 @@ def figures(scenario: Scenario) -> tuple[float, float]:
 def p99_with_failures(requests: pd.DataFrame) -> tuple[float, float]:
     """p99 of ``total_ms`` [ms] with each failed request slower than any success (infinite
     when p99 falls on one), and the share of requests that failed."""
-    ok = (requests["outcome"] == "ok").to_numpy()
-    total_ms = np.where(ok, requests["total_ms"].to_numpy(dtype=float), np.inf)
-    with np.errstate(invalid="ignore"):  # inf - inf between two failures: nan
-        p99_ms = float(np.quantile(total_ms, 0.99))
-    return (math.inf if math.isnan(p99_ms) else p99_ms), float(1 - ok.mean())
+    whole = latency_quantiles(requests.assign(run="all"), ["run"]).iloc[0]
+    return float(whole["p99_ms"]), float(1 - whole["ok"] / whole["requests"])
 
 
 def size_estimate(scenario: Scenario, workers: int = 1) -> Estimate:

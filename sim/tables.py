@@ -12,6 +12,7 @@ from sim.databases import LOCAL, describe_site, product
 from sim.deployment import alternative_plan, deployment
 from sim.engine import needs_des
 from sim.replications import LEVEL, Replicated
+from sim.report import latency
 from sim.search import RECHECK, Optimum
 
 SHOWN = {
@@ -83,11 +84,6 @@ def shown(summary: pd.DataFrame) -> pd.DataFrame:
             if column == "error_rate":
                 table["Δfailed %"] = summary["error_rate_change"] * 100
     return table
-
-
-def latency(ms: float) -> str:
-    """A latency [ms] as printed; a quantile that falls on failures is 'failed'."""
-    return f"{ms:,.0f}" if np.isfinite(ms) else "failed"
 
 
 def terminal_formats(table: pd.DataFrame) -> dict:
