@@ -1,6 +1,6 @@
 """Throughput and memory of both engines, against baselines measured in the same run.
 
-Run: python benchmarks/run.py [--requests N] [--analytic-requests N] [--rss] [--size]
+Run: python benchmarks/run.py [--requests N] [--analytic-requests N] [--rss] [--size] [--memory]
 
 Prints requests per second of the discrete-event engine and of the analytic engine, each on
 the full model (users, anycast, network draws, the request log; the DES adds the proxy,
@@ -14,7 +14,9 @@ with the ratios and issue 8's targets (DES >= 0.5 x bare SimPy, analytic >= 0.25
 numpy). Short measurements are the best of REPEAT after a warm-up run, so that both sides
 write to memory the process has touched before. With --rss, the peak resident memory of
 a 1M-request run of one region set per engine, each in a child process; with --size, how long
-`globalness size` takes on the seed app as the article sized it (shared-cpu-1x).
+`globalness size` takes on the seed app as the article sized it (shared-cpu-1x); with
+--memory, each command's printed memory estimate against its measured peak over a range of
+sizes (benchmarks/memory.py).
 """
 
 from __future__ import annotations
@@ -135,6 +137,9 @@ def main() -> None:
     parser.add_argument(
         "--size", action="store_true", help="seconds of `globalness size` on the seed app"
     )
+    parser.add_argument(
+        "--memory", action="store_true", help="estimates against measured peaks (memory.py)"
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     sets = len(SCENARIO["region_sets"])
@@ -179,6 +184,11 @@ def main() -> None:
         for engine in ("des", "analytic"):
             rss = peak_rss_mb(engine, 1_000_000)
             print(f"peak RSS, 1,000,000 requests of one region set, {engine}: {rss:,.0f} MB")
+    if args.memory:
+        sys.path.insert(0, str(Path(__file__).parent))
+        import memory
+
+        memory.main()
     if args.size:
         print(f"globalness size, seed app on shared-cpu-1x: {size_seconds():.0f} s (target <= 60)")
 

@@ -23,6 +23,7 @@ from sim.cpu_notes import cpu_notes
 from sim.database_notes import database_notes
 from sim.output_folder import check_out
 from sim.replications import replicate
+from sim.signals import Terminated, on_sigterm
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,10 +35,7 @@ def main(argv: list[str] | None = None) -> int:
             shown.append(str(message))
             click.echo(f"warning: {message}", err=True)
 
-    try:  # only the main thread may set it (main() called from a thread leaves it alone)
-        previous = signal.signal(signal.SIGTERM, terminate)
-    except ValueError:
-        previous = None
+    previous = on_sigterm()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", ScenarioWarning)
@@ -71,15 +69,6 @@ def main(argv: list[str] | None = None) -> int:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     return 0
-
-
-class Terminated(BaseException):
-    """SIGTERM, raised where the run is, so that it unwinds (pools shut down, temporary
-    output folders removed) and ends with one line and exit 143."""
-
-
-def terminate(signum, frame) -> None:
-    raise Terminated
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -149,9 +138,10 @@ def run(
     loaded = read_scenario(scenario, region_sets, **overrides)
     check_out(out)  # before any simulation
     note = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
-    runs = 1 + (replications if replications > 1 else 0)  # the run, then the replications
-    estimate = sim.estimate(loaded, engine).times(runs, workers)
-    estimate.check(source=str(scenario), large_ok=yes)
+    charts = outputs.chart_count(loaded) if out is not None else 0
+    estimate = sim.estimate(
+        loaded, engine, replications=replications, workers=workers, charts=charts
+    ).check(source=str(scenario), large_ok=yes)
     note(
         f"simulating {loaded.workload.requests:,} requests x {len(loaded.candidates)} "
         f"region sets and alternatives (seed {loaded.seed}), about {estimate}"
@@ -211,7 +201,7 @@ def validate(scenario: Path, region_sets: tuple[str, ...], **overrides) -> None:
     click.echo(
         f"{scenario}: ok: {loaded.workload.requests:,} requests x "
         f"{len(loaded.named_region_sets)} region sets ({sets}){choices}\n"
-        f"{tables.describe(loaded)}"
+        f"{tables.describe(loaded)}\nestimate: a run takes about {sim.estimate(loaded)}"
     )
 
 

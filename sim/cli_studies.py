@@ -16,6 +16,7 @@ from sim.output_folder import check_out, write_folder
 from sim.search import OBJECTIVES, REPLICATIONS, search_estimate
 from sim.sizing import size_estimate
 from sim.sweep import sweep as run_sweep
+from sim.sweep import sweep_estimate
 
 
 def parse_sizes(context, parameter, text: str) -> list[int]:
@@ -27,6 +28,13 @@ def parse_sizes(context, parameter, text: str) -> list[int]:
         return [int(part) for part in text.split(",")]
     except ValueError:
         raise click.BadParameter(f"{text!r} is not a size range like 1..6, 3 or 2,4") from None
+
+
+def text_sizes(sizes: list[int]) -> str:
+    """[1, 2, 3] -> `1 to 3`; [2, 4] -> `2, 4`."""
+    if len(sizes) > 2 and sizes == list(range(sizes[0], sizes[-1] + 1)):
+        return f"{sizes[0]} to {sizes[-1]}"
+    return ", ".join(map(str, sizes))
 
 
 @click.command()
@@ -89,8 +97,14 @@ def optimize(
     """
     loaded = read_scenario(scenario, (), **overrides)
     check_out(out)  # before any simulation
-    estimate = search_estimate(loaded, sizes, must_include, replications)
+    estimate = search_estimate(loaded, sizes, must_include, replications, 1 if out else 0)
     estimate.check(source=str(scenario), large_ok=yes)
+    if not quiet:
+        click.echo(
+            f"searching region sets of {text_sizes(sizes)} regions over "
+            f"{loaded.workload.requests:,} requests (seed {loaded.seed}), about {estimate}",
+            err=True,
+        )
     with tqdm(
         unit=" region sets", delay=1, disable=True if quiet else None, file=sys.stderr, leave=False
     ) as bar:
@@ -141,7 +155,14 @@ def size(
     """
     loaded = read_scenario(scenario, region_sets, **overrides)
     check_out(out)  # before any simulation
-    size_estimate(loaded, workers).check(source=str(scenario), large_ok=yes)
+    estimate = size_estimate(loaded, workers).check(source=str(scenario), large_ok=yes)
+    if not quiet:
+        click.echo(
+            f"sizing {len(loaded.region_set_choices)} region sets over "
+            f"{loaded.workload.requests:,} requests (seed {loaded.seed}), at most about "
+            f"{estimate}",
+            err=True,
+        )
     with tqdm(
         total=len(loaded.region_set_choices), unit=" region sets", delay=1, leave=False,
         disable=True if quiet else None, file=sys.stderr,
@@ -216,7 +237,14 @@ def sweep(
     loads = loads or loaded.sweep.loads
     seeds = seeds or loaded.sweep.seeds
     runs = len(set(loads or [loaded.workload.rate_rps])) * seeds
-    sim.estimate(loaded, engine).times(runs, workers).check(source=str(scenario), large_ok=yes)
+    estimate = sweep_estimate(loaded, loads, seeds, workers, engine, 1 if out else 0)
+    estimate.check(source=str(scenario), large_ok=yes)
+    if not quiet:
+        click.echo(
+            f"sweeping {runs} runs of {len(loaded.candidates)} region sets "
+            f"(seed {loaded.seed}), about {estimate}",
+            err=True,
+        )
     with tqdm(
         total=runs, unit=" runs", delay=1, disable=True if quiet else None, file=sys.stderr,
         leave=False,

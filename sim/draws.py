@@ -39,7 +39,7 @@ class Draws:
     """
 
     replication: int
-    users: pd.DataFrame
+    users: pd.DataFrame  # those who send a request (`user` indexes them)
     places: list[str]  # every site the candidates use: edges, regions, database sites
     lat: np.ndarray  # of each place
     lon: np.ndarray
@@ -110,7 +110,8 @@ def draw(scenario: Scenario, replication: int = 0) -> Draws:
     n = workload.requests
     with ThreadPoolExecutor(1) as pool:  # numpy draws without the GIL: the network's beside
         network = pool.submit(network_draws, net.backbone_jitter_sigma, rng["network"], n)
-        offsets = np.array([utc_offset_hours(tz) for tz in users["timezone"]])
+        zones, zone = np.unique(users["timezone"].to_numpy(dtype=str), return_inverse=True)
+        offsets = np.array([utc_offset_hours(name) for name in zones])[zone]
         t_s, user = arrivals(n, workload.rate_rps, offsets, workload.daily, rng["arrivals"])
         write = rng["arrivals"].random(n, dtype=np.float32) < workload.write_share
         new_connection = rng["arrivals"].random(n, dtype=np.float32) < net.new_connection_share
@@ -119,6 +120,9 @@ def draw(scenario: Scenario, replication: int = 0) -> Draws:
             scenario.app.service_ms, scenario.app.service_cv, n, rng["service"]
         )
         client_z, worker_jitter, replay_jitter, db_jitter = network.result()
+    missed = rng["anycast"].random(len(users)) < net.anycast_miss_share
+    sending, user = distinct(user, len(users))  # only users who send a request are routed
+    users, missed = users.iloc[sending].reset_index(drop=True), missed[sending]
     mobile = users["access"].to_numpy() == "mobile"
     sigma = np.where(mobile, net.mobile_jitter_sigma, net.broadband_jitter_sigma)
     client_jitter = np.exp(sigma.astype(np.float32)[user] * client_z)  # as network.rtt_jitter
@@ -140,7 +144,7 @@ def draw(scenario: Scenario, replication: int = 0) -> Draws:
         site_rtt_ms=site_rtt_matrix(sites(), places, places, net),
         site_internet_ms=site_rtt_matrix(sites(), places, places, net, internet=True),
         site_km=site_distance_km(sites(), places, places),
-        missed=rng["anycast"].random(len(users)) < net.anycast_miss_share,
+        missed=missed,
         t_s=t_s,
         user=user,
         write=write,

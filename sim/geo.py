@@ -108,16 +108,25 @@ def place_users(
     return users
 
 
-def nearest_city(lat: np.ndarray, lon: np.ndarray, chunk: int = 256) -> np.ndarray:
-    """Row index in ``cities()`` of the city nearest to each point."""
+def nearest_city(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Row index in ``cities()`` of the city nearest to each point: a k-d tree of the cities
+    as points on the unit sphere, where the nearest by straight chord is the nearest by
+    great circle."""
+    return city_tree().query(unit_vectors(lat, lon))[1]
+
+
+@cache
+def city_tree():
+    from scipy.spatial import cKDTree  # only routing a team's own traffic needs it
+
     table = cities()
-    city_lat, city_lon = table["lat"].to_numpy(), table["lon"].to_numpy()
-    out = np.empty(len(lat), dtype=np.int64)
-    for start in range(0, len(lat), chunk):
-        stop = start + chunk
-        d = haversine_km(lat[start:stop, None], lon[start:stop, None], city_lat, city_lon)
-        out[start:stop] = d.argmin(axis=1)
-    return out
+    return cKDTree(unit_vectors(table["lat"].to_numpy(float), table["lon"].to_numpy(float)))
+
+
+def unit_vectors(lat, lon) -> np.ndarray:
+    """(points, 3): each point given in degrees on the unit sphere."""
+    phi, lmb = np.radians(np.asarray(lat, float)), np.radians(np.asarray(lon, float))
+    return np.column_stack([np.cos(phi) * np.cos(lmb), np.cos(phi) * np.sin(lmb), np.sin(phi)])
 
 
 def country_at(lat, lon) -> tuple[np.ndarray, np.ndarray]:

@@ -63,6 +63,11 @@ def charts(result: sim.Result) -> dict[str, tuple[str, Figure]]:
     return figures
 
 
+def chart_count(scenario: sim.Scenario) -> int:
+    """How many charts `charts` draws at most (the estimate counts them)."""
+    return len(CHARTS) + len(scenario.candidates)
+
+
 def unique_stems(names: list[str]) -> dict[str, str]:
     """Each name's file stem, unique: a stem already taken (``a b`` and ``a-b``,
     ``hetzner:fsn1`` beside a set ``hetzner-fsn1``) gets ``-2``, ``-3``... in the names' order,

@@ -22,6 +22,7 @@ from sim.geo import haversine_km
 
 ATTACH_SLACK_KM = 500.0  # a point joins every hub within its nearest hub's distance + this
 MAX_ATTACHED_HUBS = 6
+MATRIX_ROWS = 4096  # distinct points routed at once by route_km_matrix
 OWN_COUNTRY_MARGIN_KM = 700.0  # how much farther a home hub may be before a foreign one serves
 
 
@@ -97,19 +98,27 @@ def route_km_matrix(
 ):
     """Route length [km] from every point of the first set (rows) to every point of the second:
     `shortest`, with the graph's part from each hub to each point of the second set computed
-    once rather than per pair."""
+    once rather than per pair, each distinct point of the first set once (users share their
+    cities), MATRIX_ROWS of them at a time (the (points, hubs) temporaries stay bounded)."""
     lat1, lon1, lat2, lon2 = (np.asarray(x, float) for x in (lat1, lon1, lat2, lon2))
-    a = attach(lat1, lon1, country1, land_inflation)
+    country_names, country_code = np.unique(np.asarray(country1, dtype=str), return_inverse=True)
+    points = np.column_stack([lat1, lon1, country_code.reshape(-1)])
+    distinct, back = np.unique(points, axis=0, return_inverse=True)
     b = attach(lat2, lon2, country2, land_inflation)
     hubs = hub_route_km(land_inflation, sea_inflation)
     hub_to_b = (hubs[:, b.hub] + b.km).min(axis=2)  # (hubs, points of b); unjoined: inf
-    via = np.full((len(lat1), len(lat2)), np.inf)
-    for hub, km in zip(a.hub.T, a.km.T, strict=True):
-        np.minimum(via, km[:, None] + hub_to_b[hub], out=via)
-    joined_a, joined_b = (joined(x.hub, len(hubs)) for x in (a, b))
-    shared = (joined_a.astype(np.int32) @ joined_b.T.astype(np.int32)) > 0
-    direct_km = haversine_km(lat1[:, None], lon1[:, None], lat2, lon2) * land_inflation
-    return np.where(shared, np.minimum(direct_km, via), via)
+    joined_b = joined(b.hub, len(hubs)).T.astype(np.int32)
+    out = np.empty((len(distinct), len(lat2)))
+    for start in range(0, len(distinct), MATRIX_ROWS):
+        lat, lon, code = distinct[start : start + MATRIX_ROWS].T
+        a = attach(lat, lon, country_names[code.astype(np.intp)], land_inflation)
+        via = np.full((len(lat), len(lat2)), np.inf)
+        for hub, km in zip(a.hub.T, a.km.T, strict=True):
+            np.minimum(via, km[:, None] + hub_to_b[hub], out=via)
+        shared = (joined(a.hub, len(hubs)).astype(np.int32) @ joined_b) > 0
+        direct_km = haversine_km(lat[:, None], lon[:, None], lat2, lon2) * land_inflation
+        out[start : start + MATRIX_ROWS] = np.where(shared, np.minimum(direct_km, via), via)
+    return out[back.reshape(-1)]
 
 
 def joined(hub: np.ndarray, hubs: int) -> np.ndarray:

@@ -23,7 +23,8 @@ import pandas as pd
 
 from sim.checks import ScenarioError
 from sim.data import regions
-from sim.engine import Estimate, simulate
+from sim.engine import simulate
+from sim.footprint import Estimate
 from sim.plots import Chart, plot_regions_enough
 from sim.replications import interval
 from sim.report import bills, latency_quantiles
@@ -134,22 +135,22 @@ def optimize(
 
 
 def search_estimate(
-    scenario: Scenario, sizes: Iterable[int], must_include: Iterable[str], replications: int
-) -> Estimate:
+    scenario: Scenario, sizes: Iterable[int], must_include: Iterable[str], replications: int,
+    charts: int = 0,
+) -> Estimate:  # fmt: skip
     """About how long and how much memory `optimize` takes: the analytic search (every set
     up to EXHAUSTIVE_UP_TO regions, about three per free region beyond), BATCH sets a run,
-    then the DES re-runs of RECHECK finalists per size and replication."""
+    then the DES re-runs of RECHECK finalists per size and replication, then ``charts``."""
     sizes = sorted(set(sizes))
     fixed, free = regions_to_search(scenario, must_include)
     sets = sum(
         math.comb(len(free), k - len(fixed)) if k <= EXHAUSTIVE_UP_TO else 3 * len(free)
         for k in range(len(fixed), sizes[-1] + 1)
     )
-    n = scenario.workload.requests
-    batch = Estimate.per_set(n, "analytic", min(BATCH, sets))
+    batch = Estimate.of(scenario, "analytic", sets=min(BATCH, sets))
     search = batch.times(math.ceil(sets / BATCH))
-    recheck = Estimate.per_set(n, "des", RECHECK).times(len(sizes) * replications)
-    return search + recheck
+    recheck = Estimate.of(scenario, "des", sets=RECHECK).times(len(sizes) * replications)
+    return (search + recheck).with_charts(charts)
 
 
 def regions_to_search(

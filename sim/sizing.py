@@ -39,7 +39,8 @@ from sim.checks import ScenarioError, ScenarioWarning
 from sim.contention import app_baseline_ms_per_s
 from sim.cost import compute_usd_month
 from sim.data import machine_prices
-from sim.engine import Estimate, simulate
+from sim.engine import simulate
+from sim.footprint import Estimate
 from sim.report import latency_quantiles
 from sim.scenario import Scenario, build_scenario
 from sim.sweep import gathered, local_pool
@@ -357,4 +358,4 @@ def size_estimate(scenario: Scenario, workers: int = 1) -> Estimate:
     """About how long and how much memory `size` takes at most: per region set, its
     reference and MAX_TRIED sizes, each one DES run of that set alone."""
     runs = len(scenario.region_set_choices) * (1 + MAX_TRIED)
-    return Estimate.per_set(scenario.workload.requests, "des").times(runs, workers)
+    return Estimate.of(scenario, "des", sets=1).times(runs, workers)

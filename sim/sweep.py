@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from sim.checks import ScenarioError, one_line
 from sim.engine import ENGINES, simulate
+from sim.footprint import Estimate
 from sim.report import summary
 from sim.scenario import Scenario
 from sim.workload_config import Workload
@@ -79,6 +80,23 @@ def sweep(
             if progress is not None:
                 progress(1)
     return pd.concat(frames, ignore_index=True)
+
+
+def sweep_estimate(
+    scenario: Scenario, loads: list[float] | None, seeds: int, workers: int, engine: str,
+    charts: int = 0,
+) -> Estimate:  # fmt: skip
+    """About how long and how much memory `sweep` takes: each load's run (its requests grow
+    with the load when the scenario gives a duration) ``seeds`` times on ``workers``
+    processes, then ``charts``."""
+    rates = sorted(set(loads or [scenario.workload.rate_rps]))
+    one = [Estimate.of(at_load(scenario, rate), engine) for rate in rates]
+    at_once = max(1, min(workers, len(rates) * seeds))
+    largest = max(one, key=lambda estimate: estimate.bytes)
+    return Estimate(
+        sum(e.requests for e in one) * seeds, sum(e.seconds for e in one) * seeds / at_once,
+        largest.times(at_once, workers).bytes,
+    ).with_charts(charts)  # fmt: skip
 
 
 def run_point(scenario: Scenario, seed: int, engine: str = "auto") -> pd.DataFrame:

@@ -8,9 +8,9 @@ import pandas as pd
 
 import sim
 from sim import plots, report
+from sim.contention import needs_des
 from sim.databases import LOCAL, describe_site, product
 from sim.deployment import alternative_plan, deployment
-from sim.engine import needs_des
 from sim.replications import LEVEL, Replicated
 from sim.report import latency
 from sim.search import RECHECK, Optimum

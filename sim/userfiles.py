@@ -12,10 +12,13 @@ import math
 import unicodedata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sim.checks import MAX_TABLE_BYTES, did_you_mean, read_bounded
 from sim.data import cities, countries, regions
+
+MAX_TRAFFIC_POINTS = 1_000_000  # lat,lon rows of a traffic CSV (users.count is at most as many)
 
 
 def read_columns(path: Path, columns: list[str], **options) -> pd.DataFrame:
@@ -45,48 +48,56 @@ def read_traffic(path: Path) -> pd.DataFrame | pd.Series:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise ValueError(f"cannot read {path}: {error}") from None
     if {"lat", "lon"} <= header:
-        table = read_columns(path, ["lat", "lon", "weight"]).apply(pd.to_numeric, errors="coerce")
+        table = lat_lon_traffic(path)
     elif {"city", "country"} <= header:
         table = city_traffic(path)
     elif "country" in header:
         table = country_traffic(path)
     elif "region" in header:
         regional = read_columns(path, ["region", "weight"], keep_default_na=False)
-        weights = pd.to_numeric(regional["weight"], errors="coerce")
-        if weights.isna().any() or (weights < 0).any():
-            line = int((weights.isna() | (weights < 0)).to_numpy().argmax()) + 2
-            raise ValueError(f"{path} line {line}: weight must be a number >= 0")
-        for line, code in enumerate(regional["region"], start=2):
-            edge_region(code, f"{path} line {line}")
-        by_region = weights.groupby(regional["region"]).sum()
-        if not by_region.sum() > 0:
-            raise ValueError(f"{path}: every weight is 0")
-        return by_region
+        weights = row_weights(path, regional["weight"])
+        by_region = {}
+        for (code,), line, weight in distinct_rows(regional, ["region"], weights):
+            by_region[edge_region(code, f"{path} line {line}")] = weight
+        table = pd.Series(by_region, dtype=float).sort_index()
     else:
         raise ValueError(
             f"{path} needs columns lat,lon,weight or city,country,weight or country,weight "
             "or region,weight"
         )
-    bad = ~(
-        table["lat"].between(-90, 90) & table["lon"].between(-180, 180) & (table["weight"] >= 0)
-    )
-    if bad.any() or not table["weight"].sum() > 0:
-        line = int(bad.to_numpy().argmax()) + 2 if bad.any() else 2
+    weight = table if isinstance(table, pd.Series) else table["weight"]
+    if not weight.sum() > 0:
+        raise ValueError(f"{path}: every weight is 0; needs some weight > 0")
+    return table
+
+
+def lat_lon_traffic(path: Path) -> pd.DataFrame:
+    """Rows of lat, lon [deg], weight: at most MAX_TRAFFIC_POINTS of them."""
+    table = read_columns(path, ["lat", "lon", "weight"], keep_default_na=False)
+    if len(table) > MAX_TRAFFIC_POINTS:
         raise ValueError(
-            f"{path} line {line}: lat in [-90, 90], lon in [-180, 180], weight >= 0 "
-            "(and some weight > 0)"
+            f"{path} has {len(table):,} points; at most {MAX_TRAFFIC_POINTS:,} are allowed "
+            "(sum the weights of nearby points, or give city,country,weight rows)"
         )
-    return table.reset_index(drop=True)
+    weights = row_weights(path, table["weight"])
+    lat, lon = (pd.to_numeric(table[axis], errors="coerce") for axis in ("lat", "lon"))
+    bad = ~(lat.between(-90, 90) & lon.between(-180, 180))
+    if bad.any():
+        line = int(bad.to_numpy().argmax()) + 2
+        raise ValueError(f"{path} line {line}: lat must be in [-90, 90] and lon in [-180, 180]")
+    return pd.DataFrame({"lat": lat.astype(float), "lon": lon.astype(float), "weight": weights})
 
 
 def city_traffic(path: Path) -> pd.DataFrame:
-    """Rows of city, country, weight -> the cities' lat, lon and the weights."""
+    """Rows of city, country, weight -> the cities' lat, lon and their summed weights (each
+    spelling of a city looked up once, however many rows name it)."""
     table = read_columns(path, ["city", "country", "weight"], keep_default_na=False)
+    weights = row_weights(path, table["weight"])
     places = cities().assign(key=cities()["name"].map(plain))
     places = places.sort_values("population", ascending=False).drop_duplicates(["country", "key"])
     places = places.set_index(["country", "key"])
     rows = []
-    for line, (city, country, weight) in enumerate(table.itertuples(index=False), start=2):
+    for (country, city), line, weight in distinct_rows(table, ["country", "city"], weights):
         country_code = _country(path, line, country)
         if (country_code, plain(city)) not in places.index:
             named = places.loc[country_code, "name"] if country_code in places.index else []
@@ -95,7 +106,7 @@ def city_traffic(path: Path) -> pd.DataFrame:
                 f"{country_code}{did_you_mean(city, named)}"
             )
         place = places.loc[(country_code, plain(city))]
-        rows.append((place["lat"], place["lon"], pd.to_numeric(weight, errors="coerce")))
+        rows.append((place["lat"], place["lon"], weight))
     return pd.DataFrame(rows, columns=["lat", "lon", "weight"], dtype=float)
 
 
@@ -103,16 +114,35 @@ def country_traffic(path: Path) -> pd.DataFrame:
     """Rows of country, weight -> every city of those countries, each country's weight shared
     by its cities in proportion to their population."""
     table = read_columns(path, ["country", "weight"], keep_default_na=False)
-    weights: dict[str, float] = {}
-    for line, (country, weight) in enumerate(table.itertuples(index=False), start=2):
-        code = _country(path, line, country)  # each country once, however many rows name it
-        weights[code] = weights.get(code, 0.0) + pd.to_numeric(weight, errors="coerce")
+    weights = row_weights(path, table["weight"])
     parts = []
-    for code, weight in weights.items():
-        here = cities()[cities()["country"] == code]
+    for (country,), line, weight in distinct_rows(table, ["country"], weights):
+        here = cities()[cities()["country"] == _country(path, line, country)]
         share = weight * here["population"] / here["population"].sum()
         parts.append(pd.DataFrame({"lat": here["lat"], "lon": here["lon"], "weight": share}))
     return pd.concat(parts, ignore_index=True)
+
+
+def row_weights(path: Path, column: pd.Series) -> pd.Series:
+    """A CSV's weights as numbers, or a ValueError naming the first line whose weight is not a
+    finite number >= 0."""
+    weights = pd.to_numeric(column, errors="coerce").astype(float)
+    bad = ~(np.isfinite(weights) & (weights >= 0))
+    if bad.any():
+        line = int(bad.to_numpy().argmax()) + 2
+        given = str(column.iloc[line - 2])
+        raise ValueError(f"{path} line {line}: weight must be a number >= 0, not {given!r}")
+    return weights
+
+
+def distinct_rows(table: pd.DataFrame, keys: list[str], weights: pd.Series):
+    """Each distinct value of ``keys`` in ``table``, in order of first appearance, with the
+    CSV line it first appears on and the sum of its rows' weights."""
+    by = [table[key].to_numpy() for key in keys]
+    grouped = pd.Series(weights.to_numpy()).groupby(by, sort=False)
+    first = pd.Series(np.arange(len(table)) + 2).groupby(by, sort=False)
+    for (key, weight), line in zip(grouped.sum().items(), first.min(), strict=True):
+        yield (key if isinstance(key, tuple) else (key,)), int(line), float(weight)
 
 
 def plain(name: str) -> str:

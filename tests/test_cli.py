@@ -14,7 +14,7 @@ import yaml
 from conftest import SMALL
 
 import sim
-from sim import engine
+from sim import footprint
 from sim.cli import main
 
 
@@ -259,7 +259,7 @@ def test_strict_refuses_deprecated_regions(scenario_file, capsys):
 
 
 def test_a_huge_run_is_refused_with_an_estimate(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(engine, "available_bytes", lambda: None)  # the limits, not the memory
+    monkeypatch.setattr(footprint, "available_bytes", lambda: None)  # the limits, not the memory
     path = tmp_path / "huge.yaml"
     path.write_text(yaml.safe_dump({**SMALL, "workload": {"requests": 10**12}}))
     out = tmp_path / "out"
@@ -267,7 +267,7 @@ def test_a_huge_run_is_refused_with_an_estimate(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert "workload.requests: 2,000,000,000,000 requests in all would take about" in err[0]
-    assert "12 days and 230 TB of memory" in err[0] and "need --yes" in err[0]
+    assert "12 days and 520 TB of memory" in err[0] and "need --yes" in err[0]
     assert err[0].startswith(f"error: {path}: ")
     assert not out.exists()
 

@@ -8,7 +8,6 @@ import pytest
 from conftest import small_scenario
 
 import sim
-from sim import engine
 from sim.contention import busiest_wait
 from sim.draws import draw
 from sim.engine import simulate
@@ -254,16 +253,6 @@ def test_progress_hears_of_every_request_once(engine):
     assert sum(done) == scenario.workload.requests * len(scenario.named_region_sets)
 
 
-def test_estimate_grows_with_requests_and_refuses_beyond_the_limits(monkeypatch):
-    monkeypatch.setattr(engine, "available_bytes", lambda: None)  # the limits, not the memory
-    small = sim.estimate(small_scenario(), "des")
-    big = sim.estimate(small_scenario(workload={"requests": 10**9}), "des")
-    assert big.seconds / small.seconds == pytest.approx(10**9 / 3000)
-    small.check()
-    with pytest.raises(sim.ScenarioError, match="need --yes"):
-        big.check()
-
-
 def test_an_alternative_host_has_no_edge_so_handshakes_cross_the_whole_path():
     """A single server (Hetzner in Falkenstein) against Fly in Frankfurt, for users in Asia:
     every Fly user meets an edge near home; the server's users go all the way for each
@@ -430,9 +419,3 @@ def test_an_unknown_engine_is_refused():
         sim.ScenarioError, match="engine: 'fast' is not an engine; allowed: auto, des, analytic"
     ):
         sim.run(small_scenario(), engine="fast")
-
-
-def test_the_estimate_knows_the_engines():
-    scenario = small_scenario(workload={"requests": 10**6})
-    assert sim.estimate(scenario, "analytic").seconds < sim.estimate(scenario, "des").seconds / 10
-    assert sim.estimate(scenario).seconds == sim.estimate(scenario, "analytic").seconds

@@ -10,6 +10,7 @@ import sim
 # Bottom to top; a module may import any module listed before it, never one after.
 ORDER = [
     "units",  # quantities as people write them: 90s, 512mb
+    "signals",  # SIGTERM as an exception
     "data",  # data: packaged tables
     "geo",  # great circles and where the users are
     "fly_prices",  # Fly's list prices
@@ -19,7 +20,16 @@ ORDER = [
     *("paths", "network", "routing", "calibration", "workload", "queueing"),  # model
     *("database_cost", "deployment", "cost"),  # where a candidate runs, its bill
     *("draws", "outages", "database_paths", "plan"),  # a region set's requests, planned
-    *("cpu", "machine", "fleet", "analytic", "contention", "request_log", "engine"),  # engines
+    *(
+        "cpu",
+        "machine",
+        "fleet",
+        "analytic",
+        "contention",
+        "request_log",
+        "footprint",
+        "engine",
+    ),  # engines
     *(
         "report",
         "database_notes",
@@ -28,17 +38,17 @@ ORDER = [
         "maps",
     ),  # report: tables and figures from the request log
     *("sweep", "replications", "search", "sizing"),  # studies: many runs of a scenario
-    *("__init__", "provenance", "tables", "review", "output_folder", "outputs"),  # face
-    *("cli_reference", "cli_options", "cli_studies", "cli", "__main__"),  # and the command
+    *("result", "__init__", "provenance", "tables", "review", "output_folder", "outputs"),  # face
+    *("cli_reference", "cli_options", "cli_studies", "cli", "entry", "__main__"),  # and the command
 ]
 ONLY_IN = {
     "simpy": {"cpu", "machine", "fleet"},
-    "matplotlib": {"plots", "maps", "__init__", "outputs"},
+    "matplotlib": {"plots", "maps", "result", "outputs"},
     "yaml": {"scenario_files"},
     "tomllib": {"flytoml"},
     "tqdm": {"cli", "cli_studies"},
     "markdown": {"outputs"},
-    "scipy": {"paths", "calibration", "replications"},
+    "scipy": {"geo", "paths", "calibration", "replications"},
     "dask": {"sweep"},
     "distributed": {"sweep"},
 }

@@ -202,15 +202,15 @@ def test_every_command_estimates_and_a_large_one_needs_yes(tmp_path, capsys, com
 
 
 def test_beyond_the_free_memory_even_yes_is_refused(tmp_path, capsys, monkeypatch):
-    from sim import engine
+    from sim import footprint
     from sim.cli import main
 
-    monkeypatch.setattr(engine, "available_bytes", lambda: 50e6)
+    monkeypatch.setattr(footprint, "available_bytes", lambda: 50e6)
     path = tmp_path / "s.yaml"
     path.write_text("app: {primary_region: iad}\nregion_sets: [[iad]]\n"
                     "workload: {requests: 1000000}\n")  # fmt: skip
     assert main(["run", str(path), "--yes", "-q"]) == 2
-    assert "this machine has 0.1 GB available" in capsys.readouterr().err
+    assert "this machine has 50 MB available" in capsys.readouterr().err
 
 
 def children_of(pid: int) -> set[int]:
@@ -234,6 +234,25 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.parametrize("delay_s", [0.1, 0.3, 0.8])
+@pytest.mark.parametrize(("signal_number", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_at_start_up_ends_with_one_line_too(tmp_path, signal_number, code, delay_s):
+    """From the first moment: while Python starts, while the command's modules import,
+    while the scenario is read."""
+    scenario = Path(__file__).parents[1] / "scenarios" / "worldwide.yaml"
+    command = [sys.executable, "-m", "sim", "run", str(scenario), "--out", str(tmp_path / "o")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay_s)
+    process.send_signal(signal_number)
+    out, err = process.communicate(timeout=60)
+    assert "Traceback" not in err, err
+    if process.returncode == 0:  # only if it was done before the signal came
+        return
+    assert process.returncode == code, err
+    assert out == "" and err.strip().splitlines()[-1].endswith("no output of this run was written")
+    assert not (tmp_path / "o").exists()
+
+
 def test_sigterm_during_a_sweep_on_workers_leaves_no_process_behind(tmp_path):
     scenario = Path(__file__).parents[1] / "scenarios" / "worldwide.yaml"
     command = [sys.executable, "-m", "sim", "sweep", str(scenario), "--loads", "10,20,30,40",
@@ -252,3 +271,25 @@ def test_sigterm_during_a_sweep_on_workers_leaves_no_process_behind(tmp_path):
     assert process.returncode == 143 and "Traceback" not in err
     time.sleep(1)  # orphans, if any, would still be alive now
     assert not [pid for pid in workers if alive(pid)]
+
+
+def test_a_signal_caught_in_a_finalizer_still_ends_the_command(tmp_path):
+    """Python prints an exception raised in a ``__del__`` as "Exception ignored" and goes on;
+    the entry point raises the signal again, so the command still ends with one line."""
+    script = tmp_path / "bomb.py"
+    script.write_text(
+        "import sys, time, types\n"
+        "class Bomb:\n"
+        "    def __del__(self):\n"
+        "        raise KeyboardInterrupt\n"
+        "def command(argv):\n"
+        "    Bomb()\n"
+        "    time.sleep(5)\n"
+        "    return 0\n"
+        "sys.modules['sim.cli'] = types.SimpleNamespace(main=command)\n"
+        "from sim.entry import main\n"
+        "sys.exit(main())\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 130 and "Traceback" not in done.stderr
+    assert done.stderr == "interrupted; no output of this run was written\n"

@@ -1,0 +1,23 @@
+"""SIGTERM as an exception: the command unwinds from wherever it is and ends with one line."""
+
+from __future__ import annotations
+
+import signal
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the command is, so that it unwinds (pools shut down, temporary
+    output folders removed) and ends with one line and exit 143."""
+
+
+def terminate(signum, frame) -> None:
+    raise Terminated
+
+
+def on_sigterm():
+    """Raise Terminated on SIGTERM; the handler it replaces, or None where it cannot be set
+    (only the main thread may set one)."""
+    try:
+        return signal.signal(signal.SIGTERM, terminate)
+    except ValueError:
+        return None
