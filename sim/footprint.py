@@ -25,7 +25,7 @@ REQUESTS_PER_S = {  # below what one region set alone ran at (README, Performanc
 }
 PROCESS_BYTES = 300e6  # a process with the package imported and its tables loaded (295-300 MB)
 USER_BYTES = 400  # per user drawn: the users table and the draws that follow (395 measured)
-POINT_BYTES = 450  # per point of a team's traffic table: reading it, and the table (440 measured)
+POINT_BYTES = 60  # per point of a team's traffic table: lat, lon, weight, its city (40 measured)
 PLAN_BYTES_PER_REQUEST = 230  # the draws, one set's plan and its temporaries (225 measured)
 LOG_BYTES_PER_REQUEST = 145  # the request log and the tables from it, per request and set
 CHARTS_BYTES = 40e6  # the figures' renderer, and per chart its figure and encoded files
