@@ -3,6 +3,7 @@ runs, workers, charts) and what it refuses. Its constants against measured peaks
 benchmarks/memory.py."""
 
 import pytest
+from conftest import SMALL, small_scenario
 
 import sim
 from sim import footprint
@@ -11,7 +12,6 @@ from sim.footprint import PROCESS_BYTES, Estimate, run_estimate
 from sim.search import search_estimate
 from sim.sizing import size_estimate
 from sim.sweep import sweep_estimate
-from tests.conftest import SMALL, small_scenario
 
 
 @pytest.fixture(autouse=True)

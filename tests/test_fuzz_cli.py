@@ -9,9 +9,9 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_fuzz_readers import NUMBERS, contract
 
 from sim.cli import main
-from tests.test_fuzz_readers import NUMBERS, contract
 
 FUZZ = settings(derandomize=True, database=None, deadline=None, max_examples=40)
 SCENARIO = (
