@@ -16,14 +16,20 @@ from tqdm import tqdm
 import sim
 from sim import outputs, tables
 from sim.checks import ScenarioError, ScenarioWarning
-from sim.cli_options import OutFolder, provenance_here, read_scenario, scenario_options
+from sim.cli_options import (
+    OutFolder,
+    checked,
+    provenance_here,
+    read_scenario,
+    scenario_options,
+)  # fmt: skip
 from sim.cli_reference import FORMAT, calibrate, databases_command, regions_command, rtt
 from sim.cli_studies import optimize, size, sweep
 from sim.cpu_notes import cpu_notes
 from sim.database_notes import database_notes
 from sim.output_folder import check_out
 from sim.replications import replicate
-from sim.signals import Terminated, on_sigterm
+from sim.signals import INTERRUPTED, TERMINATED, Terminated, on_sigterm
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,10 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"error: could not write: {error}; nothing of this run was written", err=True)
         return 1
     except (click.Abort, KeyboardInterrupt):
-        click.echo("interrupted; no output of this run was written", err=True)
+        click.echo(INTERRUPTED, err=True)
         return 130
     except Terminated:
-        click.echo("terminated; no output of this run was written", err=True)
+        click.echo(TERMINATED, err=True)
         return 143
     except Exception as error:  # noqa: BLE001 - last resort: one line, exit 1
         click.echo(f"internal error: {type(error).__name__}: {error}", err=True)
@@ -139,13 +145,12 @@ def run(
     check_out(out)  # before any simulation
     note = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
     charts = outputs.chart_count(loaded) if out is not None else 0
-    estimate = sim.estimate(
-        loaded, engine, replications=replications, workers=workers, charts=charts
-    ).check(source=str(scenario), large_ok=yes)
-    note(
+    checked(
+        sim.estimate(loaded, engine, replications=replications, workers=workers, charts=charts),
+        scenario, yes, quiet,
         f"simulating {loaded.workload.requests:,} requests x {len(loaded.candidates)} "
-        f"region sets and alternatives (seed {loaded.seed}), about {estimate}"
-    )
+        f"region sets and alternatives (seed {loaded.seed})",
+    )  # fmt: skip
     with tqdm(
         total=loaded.workload.requests * len(loaded.candidates), unit=" requests",
         unit_scale=True, delay=1, disable=True if quiet else None, file=sys.stderr,

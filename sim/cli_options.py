@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 import sim
+from sim.footprint import Estimate
 from sim.provenance import Provenance
 from sim.scenario_files import load_scenario, load_setting
 
@@ -56,6 +57,14 @@ def parse_settings(context, parameter, given: tuple[str, ...]) -> dict[str, obje
 def read_scenario(scenario: Path, region_sets: tuple[str, ...], **overrides) -> sim.Scenario:
     sets = [[code.strip() for code in text.split(",") if code.strip()] for text in region_sets]
     return load_scenario(scenario, region_sets=sets or None, **overrides)
+
+
+def checked(estimate: Estimate, scenario: Path, yes: bool, quiet: bool, doing: str) -> None:
+    """Refuse a command whose ``estimate`` is too large (`Estimate.check`), else say on
+    stderr what it is ``doing`` and about how long and how much memory it takes."""
+    estimate.check(source=str(scenario), large_ok=yes)
+    if not quiet:
+        click.echo(f"{doing}, about {estimate}", err=True)
 
 
 def provenance_here() -> Provenance:

@@ -11,7 +11,13 @@ from tqdm import tqdm
 
 import sim
 from sim import outputs, tables
-from sim.cli_options import OutFolder, provenance_here, read_scenario, scenario_options
+from sim.cli_options import (
+    OutFolder,
+    checked,
+    provenance_here,
+    read_scenario,
+    scenario_options,
+)  # fmt: skip
 from sim.output_folder import check_out, write_folder
 from sim.search import OBJECTIVES, REPLICATIONS, search_estimate
 from sim.sizing import size_estimate
@@ -97,14 +103,12 @@ def optimize(
     """
     loaded = read_scenario(scenario, (), **overrides)
     check_out(out)  # before any simulation
-    estimate = search_estimate(loaded, sizes, must_include, replications, 1 if out else 0)
-    estimate.check(source=str(scenario), large_ok=yes)
-    if not quiet:
-        click.echo(
-            f"searching region sets of {text_sizes(sizes)} regions over "
-            f"{loaded.workload.requests:,} requests (seed {loaded.seed}), about {estimate}",
-            err=True,
-        )
+    checked(
+        search_estimate(loaded, sizes, must_include, replications, 1 if out else 0),
+        scenario, yes, quiet,
+        f"searching region sets of {text_sizes(sizes)} regions over "
+        f"{loaded.workload.requests:,} requests (seed {loaded.seed})",
+    )  # fmt: skip
     with tqdm(
         unit=" region sets", delay=1, disable=True if quiet else None, file=sys.stderr, leave=False
     ) as bar:
@@ -155,14 +159,11 @@ def size(
     """
     loaded = read_scenario(scenario, region_sets, **overrides)
     check_out(out)  # before any simulation
-    estimate = size_estimate(loaded, workers).check(source=str(scenario), large_ok=yes)
-    if not quiet:
-        click.echo(
-            f"sizing {len(loaded.region_set_choices)} region sets over "
-            f"{loaded.workload.requests:,} requests (seed {loaded.seed}), at most about "
-            f"{estimate}",
-            err=True,
-        )
+    checked(
+        size_estimate(loaded, workers), scenario, yes, quiet,
+        f"sizing {len(loaded.region_set_choices)} region sets over "
+        f"{loaded.workload.requests:,} requests (seed {loaded.seed}), at most",
+    )  # fmt: skip
     with tqdm(
         total=len(loaded.region_set_choices), unit=" region sets", delay=1, leave=False,
         disable=True if quiet else None, file=sys.stderr,
@@ -237,14 +238,11 @@ def sweep(
     loads = loads or loaded.sweep.loads
     seeds = seeds or loaded.sweep.seeds
     runs = len(set(loads or [loaded.workload.rate_rps])) * seeds
-    estimate = sweep_estimate(loaded, loads, seeds, workers, engine, 1 if out else 0)
-    estimate.check(source=str(scenario), large_ok=yes)
-    if not quiet:
-        click.echo(
-            f"sweeping {runs} runs of {len(loaded.candidates)} region sets "
-            f"(seed {loaded.seed}), about {estimate}",
-            err=True,
-        )
+    checked(
+        sweep_estimate(loaded, loads, seeds, workers, engine, 1 if out else 0),
+        scenario, yes, quiet,
+        f"sweeping {runs} runs of {len(loaded.candidates)} region sets (seed {loaded.seed})",
+    )  # fmt: skip
     with tqdm(
         total=runs, unit=" runs", delay=1, disable=True if quiet else None, file=sys.stderr,
         leave=False,

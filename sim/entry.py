@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 
-from sim.signals import Terminated, on_sigterm
+from sim.signals import INTERRUPTED, TERMINATED, Terminated, on_sigterm
 
 SIGNALS = {KeyboardInterrupt: signal.SIGINT, Terminated: signal.SIGTERM}
 REPEAT_S = 0.05
@@ -28,18 +28,19 @@ def interrupt_again(unraisable) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line (sim.cli.main); return the exit code."""
-    previous = on_sigterm()
+    previous, hook = on_sigterm(), sys.unraisablehook
     sys.unraisablehook = interrupt_again
     try:
         from sim.cli import main as command
 
         return command(argv)
     except KeyboardInterrupt:
-        print("interrupted; no output of this run was written", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     except Terminated:
-        print("terminated; no output of this run was written", file=sys.stderr)
+        print(TERMINATED, file=sys.stderr)
         return 143
     finally:
+        sys.unraisablehook = hook
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

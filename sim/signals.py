@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import signal
 
+INTERRUPTED = "interrupted; no output of this run was written"  # exit 130
+TERMINATED = "terminated; no output of this run was written"  # exit 143
+
 
 class Terminated(BaseException):
     """SIGTERM, raised where the command is, so that it unwinds (pools shut down, temporary
