@@ -8,7 +8,13 @@ import signal
 import sys
 import threading
 
-from sim.signals import INTERRUPTED, TERMINATED, Terminated, on_sigterm
+from sim.signals import (
+    INTERRUPTED,
+    TERMINATED,
+    Terminated,
+    forget_unhandled_interrupt,
+    on_sigterm,
+)
 
 SIGNALS = {KeyboardInterrupt: signal.SIGINT, Terminated: signal.SIGTERM}
 REPEAT_S = 0.05
@@ -41,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         print(TERMINATED, file=sys.stderr)
         return 143
     finally:
+        forget_unhandled_interrupt()  # the command's code is its exit code, not a signal's
         sys.unraisablehook = hook
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

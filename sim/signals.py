@@ -24,3 +24,11 @@ def on_sigterm():
         return signal.signal(signal.SIGTERM, terminate)
     except ValueError:
         return None
+
+
+def forget_unhandled_interrupt() -> None:
+    """CPython marks a KeyboardInterrupt that escapes an ``exec`` of a string (dataclasses and
+    namedtuples build their methods so, while modules import) as unhandled, even when the
+    command catches it later, and at exit kills itself with SIGINT: exit -2, not 130. Every
+    ``exec`` of a string clears that mark before it runs, so one that succeeds forgets it."""
+    exec("")  # noqa: S102 - an empty string, for its side effect on the mark

@@ -273,6 +273,12 @@ def test_sigterm_during_a_sweep_on_workers_leaves_no_process_behind(tmp_path):
     assert not [pid for pid in workers if alive(pid)]
 
 
+def run_as_module(script: Path) -> subprocess.CompletedProcess:
+    """As `python -m sim` runs (only a module run dies by CPython's unhandled-interrupt mark)."""
+    command = [sys.executable, "-m", script.stem]
+    return subprocess.run(command, cwd=script.parent, capture_output=True, text=True, timeout=60)
+
+
 def test_a_signal_caught_in_a_finalizer_still_ends_the_command(tmp_path):
     """Python prints an exception raised in a ``__del__`` as "Exception ignored" and goes on;
     the entry point raises the signal again, so the command still ends with one line."""
@@ -290,6 +296,27 @@ def test_a_signal_caught_in_a_finalizer_still_ends_the_command(tmp_path):
         "from sim.entry import main\n"
         "sys.exit(main())\n"
     )
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    done = run_as_module(script)
     assert done.returncode == 130 and "Traceback" not in done.stderr
     assert done.stderr == "interrupted; no output of this run was written\n"
+
+
+@pytest.mark.parametrize("caught_by", ["the command", "the entry point"])
+def test_an_interrupt_escaping_an_exec_while_importing_still_exits_130(tmp_path, caught_by):
+    """Dataclasses build their methods with ``exec``; CPython marks a KeyboardInterrupt that
+    escapes one as unhandled, even if caught later, and would exit by SIGINT (-2)."""
+    caught = "    except KeyboardInterrupt:\n        return 130\n"
+    catch = caught if caught_by == "the command" else "    finally:\n        pass\n"
+    script = tmp_path / "interrupted_import.py"
+    script.write_text(
+        "import sys, types\n"
+        "def command(argv):\n"
+        "    try:\n"
+        "        exec('raise KeyboardInterrupt')\n"
+        + catch
+        + "sys.modules['sim.cli'] = types.SimpleNamespace(main=command)\n"
+        "from sim.entry import main\n"
+        "sys.exit(main())\n"
+    )
+    done = run_as_module(script)
+    assert done.returncode == 130 and "Traceback" not in done.stderr
