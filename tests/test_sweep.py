@@ -1,6 +1,11 @@
 """Sweeps: one row per region set, load and seed; the same table wherever the runs ran."""
 
 import importlib
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -131,3 +136,31 @@ def test_a_bad_sweep_section_is_one_line(tmp_path, capsys):
     assert main(["sweep", str(path)]) == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and "sweep.loads" in error
+
+
+def test_sigterm_during_a_sweep_on_a_cluster_closes_the_client_and_its_runs(tmp_path):
+    """The command leaves nothing on the cluster: its client gone, its runs released."""
+    distributed = pytest.importorskip("distributed")
+    scenario = Path(__file__).parents[1] / "scenarios" / "worldwide.yaml"
+    with distributed.LocalCluster(
+        n_workers=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+    ) as cluster:
+        scheduler = cluster.scheduler
+        command = [sys.executable, "-m", "sim", "sweep", str(scenario), "--seeds", "20",
+                   "--loads", "10,20", "--engine", "des", "--yes", "-q",
+                   "--scheduler", cluster.scheduler_address]  # fmt: skip
+        process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+        for _ in range(600):  # until its runs are on the cluster
+            if scheduler.tasks or process.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert scheduler.tasks, "the runs never reached the cluster"
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+        assert process.returncode == 143 and "Traceback" not in err
+        for _ in range(100):  # the scheduler forgets a closed client's runs
+            if not scheduler.tasks:
+                break
+            time.sleep(0.1)
+        assert not scheduler.tasks
+        assert set(scheduler.clients) <= {"fire-and-forget"}
