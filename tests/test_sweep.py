@@ -1,6 +1,7 @@
 """Sweeps: one row per region set, load and seed; the same table wherever the runs ran."""
 
 import importlib
+import importlib.util
 import signal
 import subprocess
 import sys
@@ -164,3 +165,12 @@ def test_sigterm_during_a_sweep_on_a_cluster_closes_the_client_and_its_runs(tmp_
             time.sleep(0.1)
         assert not scheduler.tasks
         assert set(scheduler.clients) <= {"fire-and-forget"}
+
+
+def test_a_scheduler_without_dask_names_the_extra(scenario, monkeypatch):
+    found = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "distributed" else found(name)
+    )
+    with pytest.raises(ScenarioError, match=r"pip install 'globalness\[cluster\]'"):
+        sweep(scenario, scheduler="tcp://127.0.0.1:8786")
