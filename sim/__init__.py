@@ -14,6 +14,8 @@ sim.estimate(scenario)  # about how long and how much memory a run takes
 sim.run(scenario, engine="analytic")  # or "des"; "auto" (the default) picks per region set
 sim.optimize(scenario, range(1, 7), "p99")  # the best region set of each size (Optimum)
 sim.size(scenario)      # the cheapest Machines that keep each region set's p99 (Sizing)
+sim.sweep(scenario)     # every set at the scenario's sweep loads and seeds, a row per run
+sim.replicate(scenario, 5)  # five replications, with 95 % intervals and paired differences
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ HOMES = {  # each public name and the module that defines it, imported when firs
     "estimate": "sim.result",
     "load_scenario": "sim.scenario_files",
     "optimize": "sim.search",
+    "replicate": "sim.replications",
     "run": "sim.result",
     "size": "sim.sizing",
+    "sweep": "sim.sweeps",
 }
 __all__ = sorted(HOMES)
 

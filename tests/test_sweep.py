@@ -12,11 +12,14 @@ import pandas as pd
 import pytest
 from conftest import small_scenario
 
+import sim
 from sim.checks import ScenarioError
 from sim.cli import main
 from sim.engine import simulate
+from sim.replications import replicate
 from sim.report import summary
-from sim.sweep import COLUMNS, at_load, sweep
+from sim.scenario import Sweep
+from sim.sweeps import COLUMNS, at_load, sweep
 
 LOADS = [10, 40]
 SEEDS = 2
@@ -89,7 +92,7 @@ def test_a_dask_cluster_gives_the_same_table(scenario, table):
 
 def test_an_unreachable_scheduler_is_one_line(scenario, monkeypatch):
     pytest.importorskip("distributed")
-    monkeypatch.setattr(importlib.import_module("sim.sweep"), "CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(importlib.import_module("sim.sweeps"), "CONNECT_TIMEOUT", "1s")
     with pytest.raises(ScenarioError, match="--scheduler: cannot reach tcp://127.0.0.1:1: "):
         sweep(scenario, scheduler="tcp://127.0.0.1:1")
     with pytest.raises(ScenarioError, match="--scheduler: 'nonsense': missing port"):
@@ -174,3 +177,9 @@ def test_a_scheduler_without_dask_names_the_extra(scenario, monkeypatch):
     )
     with pytest.raises(ScenarioError, match=r"pip install 'globalness\[cluster\]'"):
         sweep(scenario, scheduler="tcp://127.0.0.1:8786")
+
+
+def test_the_scenarios_sweep_section_is_the_default_in_python_as_on_the_command_line(scenario):
+    swept = scenario.model_copy(update={"sweep": Sweep(loads=[10, 40], seeds=2)})
+    pd.testing.assert_frame_equal(sweep(swept), sweep(scenario, loads=LOADS, seeds=SEEDS))
+    assert sim.sweep is sweep and sim.replicate is replicate

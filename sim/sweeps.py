@@ -47,7 +47,7 @@ def sweep(
     scenario: Scenario,
     *,
     loads: list[float] | None = None,
-    seeds: int = 1,
+    seeds: int | None = None,
     workers: int = 1,
     scheduler: str | None = None,
     engine: str = "auto",
@@ -57,30 +57,40 @@ def sweep(
     set, load (``rate_rps``) and seed, sorted by load, seed, then region set as the scenario
     lists them.
 
-    ``loads`` are workload.rate_rps values (the scenario's own if None; duplicates run once),
-    and a scenario given by duration_s keeps its duration, so its requests grow with the load.
-    ``seeds`` runs replications 0..seeds-1. Runs go to ``workers`` local processes (1: this
-    process), or to the Dask cluster at ``scheduler`` (e.g. ``tcp://10.0.0.5:8786``), whose
-    workers need this package installed. ``progress`` is called with 1 as each run finishes.
-    Local processes are spawned, so a script that sweeps with workers needs the
-    ``if __name__ == "__main__":`` guard.
+    ``loads`` are workload.rate_rps values (if None, the scenario's sweep.loads, else its own
+    rate; duplicates run once), and a scenario given by duration_s keeps its duration, so its
+    requests grow with the load. ``seeds`` runs replications 0..seeds-1 (if None, the
+    scenario's sweep.seeds), as `globalness sweep` does. Runs go to ``workers`` local
+    processes (1: this process), or to the Dask cluster at ``scheduler`` (e.g.
+    ``tcp://10.0.0.5:8786``), whose workers need this package installed. ``progress`` is
+    called with 1 as each run finishes. Local processes are spawned, so a script that sweeps
+    with workers needs the ``if __name__ == "__main__":`` guard.
     """
+    loads = scenario.sweep.loads if loads is None else loads
+    seeds = scenario.sweep.seeds if seeds is None else seeds
     check_options(seeds, workers, scheduler, engine)
     if loads is not None and not loads:
         raise ScenarioError("--loads: none given: allowed request rates [req/s] above 0")
     variants = {rate: at_load(scenario, rate) for rate in loads or [scenario.workload.rate_rps]}
     runs = [(variants[rate], seed, engine) for rate in sorted(variants) for seed in range(seeds)]
+    return pd.concat(run_all(runs, workers, scheduler, progress), ignore_index=True)
+
+
+def run_all(
+    runs: list[tuple], workers: int = 1, scheduler: str | None = None, progress: Progress = None
+) -> list[pd.DataFrame]:
+    """Each run's rows (run_point of each (scenario, seed, engine)), in the order given: on
+    the Dask cluster at ``scheduler``, on ``workers`` local processes, or in this one."""
     if scheduler is not None:
-        frames = on_cluster(runs, scheduler, progress)
-    elif workers > 1:
-        frames = in_processes(runs, workers, progress)
-    else:
-        frames = []
-        for run in runs:
-            frames.append(run_point(*run))
-            if progress is not None:
-                progress(1)
-    return pd.concat(frames, ignore_index=True)
+        return on_cluster(runs, scheduler, progress)
+    if workers > 1:
+        return in_processes(runs, workers, progress)
+    frames = []
+    for run in runs:
+        frames.append(run_point(*run))
+        if progress is not None:
+            progress(1)
+    return frames
 
 
 def sweep_estimate(
@@ -104,9 +114,12 @@ def run_point(scenario: Scenario, seed: int, engine: str = "auto") -> pd.DataFra
     """One run: the summary row of each region set of ``scenario`` at replication ``seed``,
     with its load and seed (the COLUMNS). Module-level so that it pickles to other processes."""
     run = simulate(scenario, replication=seed, engine=engine, allow_large=True)
-    table = summary(run.requests, run.machines, run.engines, scenario)
-    table["rate_rps"] = scenario.workload.rate_rps
-    table["seed"] = seed
+    return point_rows(summary(run.requests, run.machines, run.engines, scenario), scenario, seed)
+
+
+def point_rows(table: pd.DataFrame, scenario: Scenario, seed: int) -> pd.DataFrame:
+    """A run's summary table as a sweep's rows: its load and seed, the COLUMNS."""
+    table = table.assign(rate_rps=scenario.workload.rate_rps, seed=seed)
     return table[COLUMNS]
 
 
