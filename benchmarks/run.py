@@ -1,6 +1,7 @@
 """Throughput and memory of both engines, against baselines measured in the same run.
 
 Run: python benchmarks/run.py [--requests N] [--analytic-requests N] [--rss] [--size] [--memory]
+                              [--write]
 
 Prints requests per second of the discrete-event engine and of the analytic engine, each on
 the full model (users, anycast, network draws, the request log; the DES adds the proxy,
@@ -16,7 +17,9 @@ write to memory the process has touched before. With --rss, the peak resident me
 a 1M-request run of one region set per engine, each in a child process; with --size, how long
 `globalness size` takes on the seed app as the article sized it (shared-cpu-1x); with
 --memory, each command's printed memory estimate against its measured peak over a range of
-sizes (benchmarks/memory.py).
+sizes (benchmarks/memory.py); with --write, how long `globalness run` of the seed scenario
+takes with `--out` against without (issue 20: at most WRITE_GOAL times), the two interleaved
+WRITE_REPEAT times so that a busy machine slows both alike, each the median of its runs.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -49,6 +54,7 @@ SCENARIO = {
     ],
 }
 REPEAT = 3
+WRITE_REPEAT, WRITE_GOAL = 3, 2.0
 
 
 def bare_simpy(requests: int, servers: int = 4, load: float = 0.7) -> float:
@@ -140,6 +146,9 @@ def main() -> None:
     parser.add_argument(
         "--memory", action="store_true", help="estimates against measured peaks (memory.py)"
     )
+    parser.add_argument(
+        "--write", action="store_true", help="seconds of the seed run with --out and without"
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     sets = len(SCENARIO["region_sets"])
@@ -191,6 +200,10 @@ def main() -> None:
         memory.main()
     if args.size:
         print(f"globalness size, seed app on shared-cpu-1x: {size_seconds():.0f} s (target <= 60)")
+    if args.write:
+        alone, written = write_seconds()
+        print(f"globalness run, seed: {alone:.1f} s; with --out: {written:.1f} s "
+              f"({written / alone:.2f} x, goal <= {WRITE_GOAL:g} x)")  # fmt: skip
 
 
 def size_seconds() -> float:
@@ -200,6 +213,22 @@ def size_seconds() -> float:
     start = time.perf_counter()
     sim.size(loaded)
     return time.perf_counter() - start
+
+
+def write_seconds() -> tuple[float, float]:
+    """Median seconds of `globalness run scenarios/fly-seed.yaml -q`, without and with
+    `--out` (a new folder each time), each run in its own process."""
+    seed = Path(__file__).parents[1] / "scenarios" / "fly-seed.yaml"
+    command = [sys.executable, "-m", "sim", "run", str(seed), "-q"]
+    times: dict[bool, list[float]] = {False: [], True: []}
+    with tempfile.TemporaryDirectory() as scratch:
+        for k in range(WRITE_REPEAT):
+            for out in (False, True):
+                extra = ["--out", str(Path(scratch) / f"out{k}")] if out else []
+                start = time.perf_counter()
+                subprocess.run([*command, *extra], check=True, capture_output=True)
+                times[out].append(time.perf_counter() - start)
+    return statistics.median(times[False]), statistics.median(times[True])
 
 
 if __name__ == "__main__":

@@ -23,14 +23,14 @@ from __future__ import annotations
 from importlib import import_module
 
 HOMES = {  # each public name and the module that defines it, imported when first used
-    "DeprecatedRegionWarning": "sim.checks",
-    "ENGINES": "sim.engine",
+    "DeprecatedRegionWarning": "sim.errors",
+    "ENGINES": "sim.choices",
     "Estimate": "sim.footprint",
     "Optimum": "sim.search",
     "Result": "sim.result",
     "Scenario": "sim.scenario",
-    "ScenarioError": "sim.checks",
-    "ScenarioWarning": "sim.checks",
+    "ScenarioError": "sim.errors",
+    "ScenarioWarning": "sim.errors",
     "Sizing": "sim.sizing",
     "build_scenario": "sim.scenario",
     "estimate": "sim.result",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
+from pydantic import ValidationError
 
 from sim.data import cities, country_access, mlab_medians, mlab_sites
 from sim.geo import country_at, haversine_km
@@ -81,28 +81,29 @@ def log_error(predicted: np.ndarray, measured: np.ndarray) -> float:
 
 def fit_backbone(pairs: pd.DataFrame, start: RttModel) -> RttModel:
     """Fit overhead, land and sea inflation to backbone pairs over 100 km apart."""
+    from scipy.optimize import minimize  # only a fit needs SciPy: `rtt` starts without it
+
     far = pairs[pairs["gc_km"] >= CO_LOCATED_KM]
     measured = far["rtt_ms"].to_numpy()
 
     def loss(x: np.ndarray) -> float:
         overhead, land, sea = x
-        if overhead < 0 or land < 1 or sea < 1:
+        try:
+            model = start.replace(overhead_ms=overhead, land_inflation=land, sea_inflation=sea)
+        except ValidationError:  # constants the model refuses are no fit
             return np.inf
-        model = start.model_copy(
-            update={"overhead_ms": overhead, "land_inflation": land, "sea_inflation": sea}
-        )
         return log_error(backbone_ms(far, Network(model=model, same_region_rtt_ms=0)), measured)
 
     x0 = [start.overhead_ms, start.land_inflation, start.sea_inflation]
     best = minimize(loss, x0, method="Nelder-Mead", options={"xatol": 1e-3, "fatol": 1e-6})
     overhead, land, sea = (round(float(v), 4) for v in best.x)
-    return start.model_copy(
-        update={"overhead_ms": overhead, "land_inflation": land, "sea_inflation": sea}
-    )
+    return start.replace(overhead_ms=overhead, land_inflation=land, sea_inflation=sea)
 
 
 def fit_internet(pairs: pd.DataFrame, start: RttModel) -> tuple[RttModel, float]:
     """Fit the internet inflation (and the servers' intercept [ms]) to public-internet pairs."""
+    from scipy.optimize import minimize
+
     far = pairs[pairs["gc_km"] >= CO_LOCATED_KM]
     measured = far["rtt_ms"].to_numpy()
     km = route_km(
@@ -118,7 +119,7 @@ def fit_internet(pairs: pd.DataFrame, start: RttModel) -> tuple[RttModel, float]
 
     best = minimize(loss, [5.0, 1.2], method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-7})
     intercept, inflation = (round(float(v), 4) for v in best.x)
-    return start.model_copy(update={"internet_inflation": inflation}), intercept
+    return start.replace(internet_inflation=inflation), intercept
 
 
 def error_table(pairs: pd.DataFrame, predicted: np.ndarray) -> pd.DataFrame:

@@ -16,18 +16,7 @@ from typing import get_args
 from pydantic import BaseModel, ValidationError, ValidationInfo
 
 from sim.data import regions
-
-
-class ScenarioError(ValueError):
-    """Bad input: the message names the field, the value and what is allowed, in one line."""
-
-
-class ScenarioWarning(UserWarning):
-    """A scenario that runs, but not quite as written: the command line prints it once."""
-
-
-class DeprecatedRegionWarning(ScenarioWarning):
-    """A region Fly.io deprecated in 2025: existing Machines run, new ones cannot be created."""
+from sim.errors import DeprecatedRegionWarning
 
 
 def region_code(code: str, info: ValidationInfo | None = None) -> str:

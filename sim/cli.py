@@ -11,24 +11,20 @@ import warnings
 from pathlib import Path
 
 import click
-from tqdm import tqdm
 
 import sim
-from sim import outputs, tables
-from sim.checks import ScenarioError, ScenarioWarning
+from sim.choices import ENGINES
 from sim.cli_options import (
+    FORMAT,
     OutFolder,
     checked,
     provenance_here,
     read_scenario,
     scenario_options,
 )  # fmt: skip
-from sim.cli_reference import FORMAT, calibrate, databases_command, regions_command, rtt
+from sim.cli_reference import calibrate, databases_command, regions_command, rtt
 from sim.cli_studies import optimize, size, sweep
-from sim.cpu_notes import cpu_notes
-from sim.database_notes import database_notes
-from sim.output_folder import check_out
-from sim.replications import replicate
+from sim.errors import ScenarioError, ScenarioWarning
 from sim.signals import INTERRUPTED, TERMINATED, Terminated, on_sigterm
 
 
@@ -77,8 +73,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def show_version(context: click.Context, parameter, given: bool) -> None:
+    """--version: read from the installed package only when asked (it takes a scan of the
+    installed distributions, which every other command would pay at start)."""
+    if given and not context.resilient_parsing:
+        click.echo(f"globalness, version {sim.__version__}")
+        context.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(sim.__version__, prog_name="globalness")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=show_version,
+              help="Show the version and exit.")  # fmt: skip
 def cli() -> None:
     """Multi-region latency and cost for a Fly.io app: is globalness real for us?
 
@@ -97,6 +102,13 @@ def cli() -> None:
     """
 
 
+def checked_log(context: click.Context, parameter: click.Parameter, log: str) -> str:
+    """--log: parquet refused before anything is simulated when pyarrow is not installed."""
+    from sim.output_folder import check_log
+
+    return check_log(log)
+
+
 @cli.command()
 @scenario_options
 @click.option(
@@ -106,7 +118,7 @@ def cli() -> None:
 )
 @FORMAT
 @click.option(
-    "--engine", type=click.Choice(sim.ENGINES), default="auto", show_default=True,
+    "--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
     help="des: discrete events (queues, limits, autostop, outages); analytic: vectorised, "
     "nothing waits; auto: per region set, the DES when it has any of those or queues would form",
 )  # fmt: skip
@@ -116,6 +128,16 @@ def cli() -> None:
 )  # fmt: skip
 @click.option("--workers", type=click.IntRange(1), default=1, show_default=True, metavar="N",
               help="local processes for the replications")  # fmt: skip
+@click.option(
+    "--charts", "chart_format", type=click.Choice(("png", "svg", "both", "none")),
+    default="png", show_default=True,
+    help="the charts in --out: PNG (the report shows them), SVG, both, or none",
+)  # fmt: skip
+@click.option(
+    "--log", "log_format", type=click.Choice(("csv", "parquet")), default="csv",
+    show_default=True, callback=checked_log,
+    help="the request log in --out: requests.csv.gz, or requests.parquet (the parquet extra)",
+)  # fmt: skip
 @click.option("--yes", is_flag=True, help="run even when the estimate says it is large")
 @click.option("-q", "--quiet", is_flag=True, help="no progress or notes on stderr")
 def run(
@@ -126,6 +148,8 @@ def run(
     engine: str,
     replications: int,
     workers: int,
+    chart_format: str,
+    log_format: str,
     yes: bool,
     quiet: bool,
     **overrides,
@@ -141,24 +165,71 @@ def run(
       globalness run scenarios/night-cold-starts.yaml --engine analytic
       globalness run scenarios/worldwide.yaml --replications 10 --workers 2
     """
+    from sim.output_folder import check_out
+
     loaded = read_scenario(scenario, region_sets, **overrides)
     check_out(out)  # before any simulation
     note = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
-    charts = outputs.chart_count(loaded) if out is not None else 0
+    charts = charts_drawn(loaded, out, chart_format)
     checked(
         sim.estimate(loaded, engine, replications=replications, workers=workers, charts=charts),
         scenario, yes, quiet,
         f"simulating {loaded.workload.requests:,} requests x {len(loaded.candidates)} "
         f"region sets and alternatives (seed {loaded.seed})",
     )  # fmt: skip
-    with tqdm(
-        total=loaded.workload.requests * len(loaded.candidates), unit=" requests",
-        unit_scale=True, delay=1, disable=True if quiet else None, file=sys.stderr,
-        leave=False,
-    ) as bar:  # fmt: skip
-        result = sim.run(loaded, engine=engine, progress=bar.update, allow_large=yes)
+    result = simulated(loaded, engine, yes, quiet)
+    print_result(result, format_, note)
+    replicated = None
+    if replications > 1:
+        replicated = replicated_runs(result, replications, workers, engine, quiet)
+        from sim.tables import format_replicated
+
+        shown = format_replicated(replicated, replications)
+        if format_ == "table":
+            click.echo(f"\n{shown}")
+        else:  # stdout stays one CSV or JSON document
+            note(f"\n{shown}")
+    if out is not None:
+        written = result.save(
+            out, charts=chart_format, log=log_format, replicated=replicated, source=scenario,
+            provenance=provenance_here(),
+        )  # fmt: skip
+        note(wrote_line(written, chart_format, out))
+
+
+def charts_drawn(loaded: sim.Scenario, out: Path | None, chart_format: str) -> int:
+    """How many charts --out draws (the estimate counts their time)."""
+    if out is None or chart_format == "none":
+        return 0
+    from sim.outputs import chart_count
+
+    return chart_count(loaded)
+
+
+def bar(total: int, unit: str, quiet: bool):
+    """A progress bar on stderr, shown after a second (none with -q)."""
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total, unit=unit, unit_scale=True, delay=1, disable=True if quiet else None,
+        file=sys.stderr, leave=False,
+    )  # fmt: skip
+
+
+def simulated(loaded: sim.Scenario, engine: str, yes: bool, quiet: bool) -> sim.Result:
+    """`sim.run` with a progress bar over every request of every region set."""
+    with bar(loaded.workload.requests * len(loaded.candidates), " requests", quiet) as shown:
+        return sim.run(loaded, engine=engine, progress=shown.update, allow_large=yes)
+
+
+def print_result(result: sim.Result, format_: str, note) -> None:
+    """The engine and database notes on stderr, the summary on stdout as ``format_``."""
+    from sim import tables
+    from sim.cpu_notes import cpu_notes
+    from sim.database_notes import database_notes
+
     note(tables.engine_note(result))
-    for line in database_notes(loaded) + cpu_notes(result.machines):
+    for line in database_notes(result.scenario) + cpu_notes(result.machines):
         note(line)
     if format_ == "csv":
         click.echo(tables.summary_csv(result), nl=False)
@@ -166,28 +237,26 @@ def run(
         click.echo(tables.summary_json(result))
     else:
         click.echo(tables.format_summary(result))
-    replicated = None
-    if replications > 1:
-        with tqdm(
-            total=replications, unit=" replications", delay=1, file=sys.stderr, leave=False,
-            disable=True if quiet else None,
-        ) as bar:  # fmt: skip
-            replicated = replicate(
-                loaded, replications, workers=workers, engine=engine, progress=bar.update,
-                first=result.summary,
-            )  # fmt: skip
-        shown = tables.format_replicated(replicated, replications)
-        if format_ == "table":
-            click.echo(f"\n{shown}")
-        else:  # stdout stays one CSV or JSON document
-            note(f"\n{shown}")
-    if out is not None:
-        written = outputs.write_outputs(
-            result, out, source=scenario, replicated=replicated, provenance=provenance_here()
-        )
-        files = [name for name in written if not name.endswith((".png", ".svg"))]
-        charts = sum(name.endswith(".png") for name in written)
-        note(f"\nwrote {', '.join(files)} and {charts} charts (PNG and SVG) to {out}/")
+
+
+def replicated_runs(result: sim.Result, replications: int, workers: int, engine: str, quiet):
+    """`sim.replicate` over ``replications`` seeds, reusing the run already made as the first."""
+    from sim.replications import replicate
+
+    with bar(replications, " replications", quiet) as shown:
+        return replicate(
+            result.scenario, replications, workers=workers, engine=engine,
+            progress=shown.update, first=result.summary,
+        )  # fmt: skip
+
+
+def wrote_line(written: list[str], chart_format: str, out: Path) -> str:
+    """What --out wrote, in one line: the files by name, the charts counted."""
+    files = [name for name in written if not name.endswith((".png", ".svg"))]
+    drawn = {name.rsplit(".", 1)[0] for name in written if name.endswith((".png", ".svg"))}
+    kinds = {"png": "PNG", "svg": "SVG", "both": "PNG and SVG"}
+    charts_text = f" and {len(drawn)} charts ({kinds[chart_format]})" if drawn else ""
+    return f"\nwrote {', '.join(files)}{charts_text} to {out}/"
 
 
 @cli.command()
@@ -201,6 +270,8 @@ def validate(scenario: Path, region_sets: tuple[str, ...], **overrides) -> None:
       globalness validate scenarios/fly-seed.yaml
       globalness validate fly.toml --primary ord --regions ord,fra --strict
     """
+    from sim import tables
+
     loaded = read_scenario(scenario, region_sets, **overrides)
     sets = ", ".join(loaded.named_region_sets)
     choices = f" x {len(loaded.databases)} database choices" if loaded.databases else ""

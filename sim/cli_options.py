@@ -1,16 +1,32 @@
-"""What the commands that read a scenario share: its options, as read from the command line."""
+"""What the commands share: the options that read a scenario, --format, the estimate printed
+before a long run, the provenance of a run.
+
+Like every module of the command line it imports only click at the top: what a command
+needs (pandas, the engines, matplotlib) it imports when it runs, so that `globalness --help`
+and shell completion start in a fraction of a second (benchmarks/run.py measures it).
+"""
 
 from __future__ import annotations
 
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-import sim
-from sim.footprint import Estimate
-from sim.provenance import Provenance
-from sim.scenario_files import load_scenario, load_setting
+from sim.choices import FORMATS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    import sim
+    from sim.footprint import Estimate
+    from sim.provenance import Provenance
+
+FORMAT = click.option(
+    "--format", "format_", type=click.Choice(FORMATS), default="table", show_default=True,
+    help="what stdout gets: a table to read, CSV, or JSON",
+)  # fmt: skip
 
 
 def scenario_options(command, region_sets: bool = True):
@@ -50,11 +66,15 @@ def parse_settings(context, parameter, given: tuple[str, ...]) -> dict[str, obje
         key, equals, value = text.partition("=")
         if not equals or not key.strip():
             raise click.BadParameter(f"{text!r} is not KEY=VALUE (e.g. workload.rate_rps=200)")
+        from sim.scenario_files import load_setting  # only when given: completion calls this
+
         settings[key.strip()] = load_setting(value)
     return settings
 
 
 def read_scenario(scenario: Path, region_sets: tuple[str, ...], **overrides) -> sim.Scenario:
+    from sim.scenario_files import load_scenario
+
     sets = [[code.strip() for code in text.split(",") if code.strip()] for text in region_sets]
     return load_scenario(scenario, region_sets=sets or None, **overrides)
 
@@ -70,9 +90,28 @@ def checked(estimate: Estimate, scenario: Path, yes: bool, quiet: bool, doing: s
 def provenance_here() -> Provenance:
     """This run's provenance: the command as typed and the warnings printed so far (the
     context `sim.cli.main` gives every command)."""
+    from sim.provenance import Provenance
+
     found = click.get_current_context().find_root().obj or {}
     typed = shlex.join(found.get("argv", []))
     return Provenance.now(f"globalness {typed}".rstrip(), found.get("warnings", []))
+
+
+def echo_table(table: pd.DataFrame, format_: str, text: str | None = None) -> None:
+    """A table on stdout as --format asks: ``text`` (else the table as pandas prints it) to
+    read, CSV, or JSON records; an index that names the rows (a region code, a corridor)
+    becomes the first column."""
+    import pandas as pd  # already imported: ``table`` is a DataFrame
+
+    if format_ == "table":
+        click.echo(table.to_string() if text is None else text)
+        return
+    if not isinstance(table.index, pd.RangeIndex):
+        table = table.reset_index()
+    if format_ == "csv":
+        click.echo(table.to_csv(index=False), nl=False)
+    else:
+        click.echo(table.to_json(orient="records", indent=1))
 
 
 class OutFolder(click.Path):

@@ -4,29 +4,20 @@
 
 from __future__ import annotations
 
-import io
-import json
-import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import numpy as np
-import pandas as pd
-from pydantic import ValidationError
 
-from sim import calibration
-from sim.checks import MAX_TABLE_BYTES, ScenarioError, did_you_mean, one_line, read_bounded
-from sim.data import database_products, database_replica_prices, regions
-from sim.databases import REPLICA_KINDS, plans_of, sites_of
-from sim.network import internet_rtt_ms, route_km
-from sim.network_config import Network
-from sim.output_folder import write_atomic
+from sim.cli_options import FORMAT, echo_table
+from sim.errors import ScenarioError
 
-FORMAT = click.option(
-    "--format", "format_", type=click.Choice(["table", "csv", "json"]), default="table",
-    show_default=True, help="what stdout gets: a table to read, CSV, or JSON",
-)  # fmt: skip
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from sim.network_config import Network
 
 
 @click.command()
@@ -56,6 +47,12 @@ def rtt(origin: str | None, target: str | None, pairs: Path | None, access: str 
       globalness rtt 40.42,-3.70 gru --access mobile
       globalness rtt --pairs my-pings.csv > compared.csv
     """
+    import numpy as np
+    import pandas as pd
+
+    from sim import calibration
+    from sim.network_config import Network
+
     network = Network()
     if pairs is not None:
         if origin or target:
@@ -91,6 +88,11 @@ def rtt(origin: str | None, target: str | None, pairs: Path | None, access: str 
 
 def median_rtt_ms(pairs: pd.DataFrame, access: str | None, network: Network) -> np.ndarray:
     """Backbone median per pair, or with ``access`` a user's internet median from FROM."""
+    import numpy as np
+
+    from sim import calibration
+    from sim.network import internet_rtt_ms, route_km
+
     if access is None:
         return calibration.backbone_ms(pairs, network)
     km = route_km(
@@ -103,6 +105,8 @@ def median_rtt_ms(pairs: pd.DataFrame, access: str | None, network: Network) -> 
 
 def place(text: str, field: str) -> tuple[float, float]:
     """A region code or `LAT,LON` -> (lat, lon) [deg]."""
+    from sim.data import regions
+
     table = regions()
     if text in table.index:
         return float(table.at[text, "lat"]), float(table.at[text, "lon"])
@@ -120,6 +124,12 @@ def place(text: str, field: str) -> tuple[float, float]:
 
 
 def read_csv(path: Path) -> pd.DataFrame:
+    import io
+
+    import pandas as pd
+
+    from sim.checks import MAX_TABLE_BYTES, read_bounded
+
     try:
         return pd.read_csv(io.BytesIO(read_bounded(path, MAX_TABLE_BYTES)))
     except ValueError as error:  # not a regular file, too big, unreadable, not CSV
@@ -142,16 +152,24 @@ def read_csv(path: Path) -> pd.DataFrame:
     "--start", type=click.Path(dir_okay=False, path_type=Path),
     help="model JSON to start from and keep the other path's constants (default: packaged)",
 )  # fmt: skip
-def calibrate(measurements: Path, out: Path, kind: str, start: Path | None) -> None:
+@FORMAT
+def calibrate(measurements: Path, out: Path, kind: str, start: Path | None, format_: str) -> None:
     """Fit the RTT model to MEASUREMENTS.csv (from_lat,from_lon,to_lat,to_lon,rtt_ms_p50).
 
-    Prints the error table per corridor before and after the fit and writes the model JSON.
+    Prints the error table per corridor before and after the fit (with --format csv or json,
+    the fitted constants go to stderr) and writes the model JSON.
 
     \b
     Examples:
       globalness calibrate my-pings.csv --out model.json
       globalness calibrate user-pings.csv --path internet --start model.json --out model2.json
     """
+    import json
+
+    from sim import calibration
+    from sim.network_config import Network
+    from sim.output_folder import write_atomic
+
     base = Network() if start is None else load_calibration(start)
     try:
         pairs = calibration.pairs_table(read_csv(measurements), measured=True)
@@ -159,21 +177,20 @@ def calibrate(measurements: Path, out: Path, kind: str, start: Path | None) -> N
         raise ScenarioError(f"{measurements}: {error}") from None
     if kind == "backbone":
         fitted = calibration.fit_backbone(pairs, base.model)
-        network = base.model_copy(update={"model": fitted})
+        network = base.replace(calibration=None, model=fitted)  # else --start's model wins
         before, after = (calibration.backbone_ms(pairs, n) for n in (base, network))
         intercept_ms = None
     else:
         fitted, intercept_ms = calibration.fit_internet(pairs, base.model)
-        network = base.model_copy(update={"model": fitted})
+        network = base.replace(calibration=None, model=fitted)  # else --start's model wins
         before = calibration.internet_ms(pairs, base, intercept_ms)
         after = calibration.internet_ms(pairs, network, intercept_ms)
     table = calibration.error_table(pairs, before).join(
         calibration.error_table(pairs, after), lsuffix="_before", rsuffix="_after"
     )
-    click.echo(
-        table.drop(columns="pairs_after").rename(columns={"pairs_before": "pairs"}).to_string()
-    )
-    click.echo("\n" + ", ".join(f"{k} {v:g}" for k, v in fitted.model_dump().items()))
+    echo_table(table.drop(columns="pairs_after").rename(columns={"pairs_before": "pairs"}), format_)
+    constants = ", ".join(f"{k} {v:g}" for k, v in fitted.model_dump().items())
+    click.echo(f"\n{constants}", err=format_ != "table")
     overall = table.loc["all"]
     document = {
         "model": fitted.model_dump(),
@@ -190,6 +207,11 @@ def calibrate(measurements: Path, out: Path, kind: str, start: Path | None) -> N
 
 
 def load_calibration(path: Path) -> Network:
+    from pydantic import ValidationError
+
+    from sim.checks import one_line
+    from sim.network_config import Network
+
     try:
         return Network.model_validate({"calibration": path})
     except ValidationError as error:
@@ -207,6 +229,8 @@ def regions_command(show_all: bool, format_: str) -> None:
       globalness regions
       globalness regions --all --format csv > regions.csv
     """
+    from sim.data import regions
+
     table = regions()
     if not show_all:
         table = table[table["status"] == "active"]
@@ -229,6 +253,10 @@ def databases_command(product_code: str | None, format_: str) -> None:
       globalness databases neon
       globalness databases supabase --format csv > supabase-plans.csv
     """
+    from sim.checks import did_you_mean
+    from sim.data import database_products, database_replica_prices
+    from sim.databases import REPLICA_KINDS, plans_of, sites_of
+
     table = database_products()
     if product_code is None:
         shown = catalogue_table()
@@ -263,6 +291,13 @@ def databases_command(product_code: str | None, format_: str) -> None:
 
 def catalogue_table() -> pd.DataFrame:
     """One row per product: where it runs, its read replicas, its cheapest always-on plan."""
+    import re
+
+    import pandas as pd
+
+    from sim.data import database_products
+    from sim.databases import REPLICA_KINDS, plans_of, sites_of
+
     rows = {}
     for code, row in database_products().iterrows():
         plans = plans_of(code)
@@ -280,13 +315,3 @@ def catalogue_table() -> pd.DataFrame:
             "support": re.split(r"[,;(]", row["support"])[0].strip(),  # its first clause
         }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("product")
-
-
-def echo_table(table: pd.DataFrame, format_: str) -> None:
-    """A table on stdout as --format asks: to read, CSV, or JSON records."""
-    if format_ == "csv":
-        click.echo(table.to_csv(), nl=False)
-    elif format_ == "json":
-        click.echo(table.reset_index().to_json(orient="records", indent=1))
-    else:
-        click.echo(table.to_string())

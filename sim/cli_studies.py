@@ -7,22 +7,17 @@ from functools import partial
 from pathlib import Path
 
 import click
-from tqdm import tqdm
 
-import sim
-from sim import outputs, tables
+from sim.choices import ENGINES, FINALIST_REPLICATIONS, OBJECTIVES
 from sim.cli_options import (
+    FORMAT,
     OutFolder,
     checked,
+    echo_table,
     provenance_here,
     read_scenario,
     scenario_options,
 )  # fmt: skip
-from sim.output_folder import check_out, write_folder
-from sim.search import OBJECTIVES, REPLICATIONS, search_estimate
-from sim.sizing import size_estimate
-from sim.sweeps import sweep as run_sweep
-from sim.sweeps import sweep_estimate
 
 
 def parse_sizes(context, parameter, text: str) -> list[int]:
@@ -73,8 +68,11 @@ def text_sizes(sizes: list[int]) -> str:
     type=OutFolder(),
     help="folder for optimize.csv, the how-many-regions chart and a report",
 )
-@click.option("--replications", type=click.IntRange(1), default=REPLICATIONS, show_default=True,
-              metavar="N", help="seeds each finalist is re-run over")  # fmt: skip
+@click.option(
+    "--replications", type=click.IntRange(1), default=FINALIST_REPLICATIONS, show_default=True,
+    metavar="N", help="seeds each finalist is re-run over",
+)  # fmt: skip
+@FORMAT
 @click.option("--yes", is_flag=True, help="run even when the estimate says it is large")
 @click.option("-q", "--quiet", is_flag=True, help="no progress on stderr")
 def optimize(
@@ -85,6 +83,7 @@ def optimize(
     must_include: tuple[str, ...],
     out: Path | None,
     replications: int,
+    format_: str,
     yes: bool,
     quiet: bool,
     **overrides,
@@ -101,6 +100,13 @@ def optimize(
       globalness optimize scenarios/saas-api.yaml --k 2..4 --objective p50 --budget 300
       globalness optimize fly.toml --must-include fra --out out/optimize
     """
+    from tqdm import tqdm
+
+    import sim
+    from sim import outputs, tables
+    from sim.output_folder import check_out
+    from sim.search import search_estimate
+
     loaded = read_scenario(scenario, (), **overrides)
     check_out(out)  # before any simulation
     checked(
@@ -122,7 +128,7 @@ def optimize(
             replications=replications,
         )
     text = tables.format_optimum(found)
-    click.echo(text)
+    echo_table(found.table(), format_, text)
     if out is not None:
         written = outputs.write_optimum(found, loaded, out, scenario, provenance_here(), text)
         if not quiet:
@@ -136,18 +142,20 @@ def optimize(
 @click.option("--workers", type=click.IntRange(1), default=1, show_default=True, metavar="N",
               help="local processes to size the region sets on")  # fmt: skip
 @click.option("--out", type=OutFolder(), help="folder for size.csv")
+@FORMAT
 @click.option("--yes", is_flag=True, help="run even when the estimate says it is large")
 @click.option("-q", "--quiet", is_flag=True, help="no progress on stderr")
 def size(
     scenario: Path,
-    region_sets,
-    slo_ms,
+    region_sets: tuple[str, ...],
+    slo_ms: float | None,
     workers: int,
     out: Path | None,
+    format_: str,
     yes: bool,
-    quiet,
+    quiet: bool,
     **overrides,
-):
+) -> None:
     """The cheapest Machine preset and Machines per region that keep each region set of
     SCENARIO within its p99 goal under Fly's CPU quotas (the DES), and the monthly cost of
     every size tried on the way.
@@ -157,6 +165,12 @@ def size(
       globalness size scenarios/fly-seed.yaml --workers 2
       globalness size fly.toml --regions ord --regions ord,fra --slo-ms 250 --out out/size
     """
+    from tqdm import tqdm
+
+    import sim
+    from sim.output_folder import check_out, write_folder
+    from sim.sizing import size_estimate
+
     loaded = read_scenario(scenario, region_sets, **overrides)
     check_out(out)  # before any simulation
     checked(
@@ -169,7 +183,7 @@ def size(
         disable=True if quiet else None, file=sys.stderr,
     ) as bar:  # fmt: skip
         found = sim.size(loaded, slo_ms, workers=workers, progress=bar.update)
-    click.echo(found.text())
+    echo_table(found.table, format_, found.text())
     if out is not None:
         write_folder(out, {"size.csv": found.table.to_csv(index=False).encode()}, sim.__version__)
         if not quiet:
@@ -203,10 +217,11 @@ def parse_loads(context, parameter, text: str | None) -> list[float] | None:
     help="run on this Dask distributed cluster instead (its workers need globalness installed)",
 )  # fmt: skip
 @click.option(
-    "--engine", type=click.Choice(sim.ENGINES), default="auto", show_default=True,
+    "--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
     help="as for `run`",
 )  # fmt: skip
 @click.option("--out", type=OutFolder(), help="folder for sweep.csv and a report")
+@FORMAT
 @click.option("--yes", is_flag=True, help="run even when the estimate says it is large")
 @click.option("-q", "--quiet", is_flag=True, help="no progress on stderr")
 def sweep(
@@ -218,6 +233,7 @@ def sweep(
     scheduler: str | None,
     engine: str,
     out: Path | None,
+    format_: str,
     yes: bool,
     quiet: bool,
     **overrides,
@@ -233,6 +249,13 @@ def sweep(
       globalness sweep scenarios/saas-api.yaml --seeds 5 --out out/sweep
       globalness sweep fly.toml --regions ord --regions ord,fra --scheduler tcp://10.0.0.5:8786
     """
+    from tqdm import tqdm
+
+    from sim import outputs, tables
+    from sim.output_folder import check_out
+    from sim.sweeps import sweep as run_sweep
+    from sim.sweeps import sweep_estimate
+
     loaded = read_scenario(scenario, region_sets, **overrides)
     check_out(out)  # before any simulation
     loads = loads or loaded.sweep.loads
@@ -252,7 +275,7 @@ def sweep(
             engine=engine, progress=bar.update,
         )  # fmt: skip
     text = tables.format_sweep(table)
-    click.echo(text)
+    echo_table(table, format_, text)
     if out is not None:
         written = outputs.write_sweep(table, loaded, out, scenario, provenance_here(), text)
         if not quiet:

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import heapq
 import math
+from typing import TYPE_CHECKING
 
-import simpy
+if TYPE_CHECKING:  # the quota's arithmetic (baseline_ms_per_s) is used without SimPy
+    import simpy
 
 SHARED_BASELINE = 5 / 80  # of a core per shared vCPU: 5 ms of every 80 ms period
 MAX_BALANCE_MS = 500_000.0  # a shared vCPU's burst balance at most [ms of CPU]

@@ -14,6 +14,14 @@ from pathlib import Path
 import pandas as pd
 
 CONTINENTS = ("AF", "AS", "EU", "NA", "OC", "SA")
+CONTINENT_NAMES = {
+    "AF": "Africa",
+    "AS": "Asia",
+    "EU": "Europe",
+    "NA": "North America",
+    "OC": "Oceania",
+    "SA": "South America",
+}
 
 
 def data_path(name: str) -> Path:

@@ -19,6 +19,7 @@ from sim.data import sites
 from sim.deployment import deployment
 from sim.geo import place_users
 from sim.network import rtt_jitter
+from sim.network_config import Network
 from sim.routing import catchment_traffic, site_distance_km, site_rtt_matrix, user_route_km
 from sim.scenario import Scenario
 from sim.workload import arrivals, utc_offset_hours
@@ -128,22 +129,10 @@ def draw(scenario: Scenario, replication: int = 0) -> Draws:
     client_jitter = np.exp(sigma.astype(np.float32)[user] * client_z)  # as network.rtt_jitter
     needs_primary = write | reads_after_write(t_s, user, write, db.read_your_writes_s)
     group, groups = Groups.of(user, write, needs_primary, new_connection, len(users), scenario)
-    places = set()
-    for name in scenario.candidates:
-        places |= deployment(scenario, name).places
-    places = sorted(places)
-    table = sites().loc[places]
     return Draws(
         replication=replication,
         users=users,
-        places=places,
-        lat=table["lat"].to_numpy(),
-        lon=table["lon"].to_numpy(),
-        continent=table["continent"].to_numpy(),
-        route_km=user_route_km(users, sites(), places, net),
-        site_rtt_ms=site_rtt_matrix(sites(), places, places, net),
-        site_internet_ms=site_rtt_matrix(sites(), places, places, net, internet=True),
-        site_km=site_distance_km(sites(), places, places),
+        **place_tables(users, candidate_places(scenario), net),
         missed=missed,
         t_s=t_s,
         user=user,
@@ -157,6 +146,30 @@ def draw(scenario: Scenario, replication: int = 0) -> Draws:
         app_ms=app_ms,
         db_service_ms=db_service_ms,
     )
+
+
+def candidate_places(scenario: Scenario) -> list[str]:
+    """Every site a candidate of the scenario uses (edges, regions, database sites), sorted."""
+    places = set()
+    for name in scenario.candidates:
+        places |= deployment(scenario, name).places
+    return sorted(places)
+
+
+def place_tables(users: pd.DataFrame, places: list[str], net: Network) -> dict:
+    """The `Draws` fields of ``places``: where each is, the routes from ``users`` to them, and
+    the backbone and internet RTTs and distances between them."""
+    table = sites().loc[places]
+    return {
+        "places": places,
+        "lat": table["lat"].to_numpy(),
+        "lon": table["lon"].to_numpy(),
+        "continent": table["continent"].to_numpy(),
+        "route_km": user_route_km(users, sites(), places, net),
+        "site_rtt_ms": site_rtt_matrix(sites(), places, places, net),
+        "site_internet_ms": site_rtt_matrix(sites(), places, places, net, internet=True),
+        "site_km": site_distance_km(sites(), places, places),
+    }
 
 
 def network_draws(backbone_sigma: float, rng: np.random.Generator, n: int):

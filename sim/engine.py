@@ -20,16 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim import fleet
 from sim.analytic import analytic
 from sim.contention import app_baseline_ms_per_s, choose_engine, cpu_demand_ms_per_s
 from sim.draws import draw
 from sim.footprint import REQUESTS_PER_S, Estimate
-from sim.plan import plan_requests
+from sim.plan import Plan, Served, plan_requests
 from sim.request_log import LOG_COLUMNS, fill_log, request_log, user_columns
 from sim.scenario import Scenario
-
-ENGINES = ("auto", "des", "analytic")
 
 
 @dataclass(frozen=True)
@@ -70,7 +67,7 @@ def simulate(
         if chosen == "des" and engine == "auto" and not allow_large:
             # the estimate took the analytic engine where only queues call for the DES
             Estimate(n, n / REQUESTS_PER_S["des"], 0).check()  # memory is engine-blind
-        served = fleet.run(plan, progress) if chosen == "des" else analytic(plan, progress)
+        served = des(plan, progress) if chosen == "des" else analytic(plan, progress)
         rows = {column: values[k * n : (k + 1) * n] for column, values in columns.items()}
         fill_log(plan, served, scenario.database_of(name).replication_lag_ms, rows)
         machine_table = pd.DataFrame(served.machines)
@@ -88,3 +85,11 @@ def simulate(
     machine_table = pd.concat(machines, ignore_index=True)
     machine_table["region_set"] = pd.Categorical(machine_table["region_set"], categories=names)
     return Run(log, machine_table, pd.DataFrame(engines))
+
+
+def des(plan: Plan, progress: Callable[[int], object] | None) -> Served:
+    """The discrete-event engine (sim.fleet) over one region set's plan; SimPy loads here,
+    so that a run the analytic engine serves whole, and `validate`, never import it."""
+    from sim import fleet
+
+    return fleet.run(plan, progress)

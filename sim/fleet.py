@@ -22,8 +22,9 @@ Behaviour follows Fly.io's documentation (docs/model.md, "Machines and the proxy
   it is billed from the start command to the stop.
 
 Only this needs time and contention; everything else about a request was drawn in bulk
-before the run (sim.plan). A request that gets the Machine of its planned target uses the
-planned round trips; one spilled to another region recomputes them.
+before the run (sim.plan). Each request is a SimPy process (sim.request_process): one that
+gets the Machine of its planned target uses the planned round trips; one spilled to another
+region recomputes them.
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ import simpy
 
 from sim.app_config import App
 from sim.cpu import Cpu
-from sim.machine import STOPPED, Machine, Slots
+from sim.machine import STOPPED, Machine
 from sim.outages import Outages
-from sim.plan import NO_MACHINE, OK, PRIMARY_DOWN, REGION_DOWN, TIMEOUT, Plan, Served
+from sim.plan import OK, Plan, Served
+from sim.request_process import Requests, dispatch
 
 
 class Fleet:
@@ -158,175 +160,18 @@ class Fleet:
         return [m.bill(end_ms) for machines in self.machines for m in machines]
 
 
-BATCH = 1000  # requests turned into Python values at a time, and between progress calls
-
-
 def run(plan: Plan, progress: Callable[[int], object] | None = None) -> Served:
     """Simulate the requests of ``plan`` that reach their edge without failing there.
 
-    ``progress`` hears of every BATCH requests dispatched (those failed at the edge first).
+    ``progress`` hears of every `request_process.BATCH` requests dispatched (those failed at
+    the edge first).
     """
-    n, app, paths = len(plan.failed), plan.app, plan.paths
-    outcome, spilled = plan.failed.copy(), {}
-    queue_ms, cold_start_ms, db_wait_ms, throttled_ms = (
-        np.zeros(n, dtype=np.float32) for _ in range(4)
-    )
-    app_ms_served = plan.draws.app_ms.copy()
     env = simpy.Environment()
-    fleet = Fleet(env, app, plan.region_set, plan.outages)
-    database = Slots(env, plan.db_connections)
-    timeout_ms = 1000 * app.request_timeout_s
-    cpu_share = app.cpu_share
-    primary_only = [fleet.primary]
-
-    def wait_for(event, deadline):
-        """Wait for ``event`` until ``deadline``; whether it came."""
-        if not event.triggered:
-            yield event | env.timeout(max(deadline - env.now, 0.0))
-        return event.triggered
-
-    def request(
-        i, edge, target, first, replayed, replay_ms, worker_ms, app_ms, db_ms, path_ms,
-        at_primary,
-    ):  # fmt: skip
-        deadline = env.now + timeout_ms
-        if replay_ms:  # the first region's Machine answers fly-replay; stopped, it starts
-            answering = fleet.replay_machine(first)
-            if answering is not None:
-                answering.in_flight += 1
-                yield env.timeout(replay_ms / 2)
-                reached = env.now
-                came = yield from wait_for(answering.ready, deadline)
-                cold_start_ms[i] = env.now - reached
-                answering.done()
-                if not came:
-                    outcome[i] = TIMEOUT
-                    return
-                yield env.timeout(replay_ms / 2)
-            else:
-                yield env.timeout(replay_ms)
-        candidates = primary_only if replayed else paths.region_order[edge]
-        if fleet.can_fail:
-            candidates = [r for r in candidates if fleet.up(r)]
-        asked = env.now
-        machine = fleet.pick(candidates)
-        while machine is None:
-            if not app.auto_start and not any(
-                m.serving for r in candidates for m in fleet.machines[r]
-            ):
-                outcome[i] = NO_MACHINE
-                return
-            if deadline <= env.now:
-                outcome[i] = TIMEOUT
-                return
-            turn = fleet.wait(candidates)
-            yield turn | env.timeout(deadline - env.now)
-            if not turn.triggered:
-                fleet.leave(turn)
-            candidates = [r for r in candidates if fleet.up(r)]
-            if not candidates:
-                outcome[i] = REGION_DOWN
-                return
-            machine = fleet.pick(candidates)
-        region = machine.region
-        if region != target:  # spilled: its round trips from where it is served
-            worker_ms, at_primary, path_ms = (float(x) for x in plan.legs(i, region))
-            if at_primary and plan.db_down[i]:
-                outcome[i] = PRIMARY_DOWN
-                return
-        machine.in_flight += 1
-        proxy_wait_ms = env.now - asked
-        yield env.timeout(worker_ms / 2)
-        if machine.state == "starting":
-            reached = env.now
-            came = yield from wait_for(machine.ready, deadline)
-            cold_start_ms[i] += env.now - reached
-            if not came:
-                outcome[i] = TIMEOUT
-                machine.done()
-                return
-        asked = env.now
-        turn = machine.slots.take()
-        if turn:
-            came = yield from wait_for(turn, deadline)
-            if not came:
-                machine.slots.leave(turn)
-                outcome[i] = TIMEOUT
-                machine.done()
-                return
-        queue_ms[i] = proxy_wait_ms + env.now - asked
-        cpu_ms = app_ms * cpu_share
-        if cpu_ms > 0:  # on the Machine's vCPUs, under its quota
-            began = env.now
-            computed, lost_at = machine.cpu.run(cpu_ms)
-            yield computed
-            throttled_ms[i] = lost = machine.cpu.lost - lost_at
-            app_ms_served[i] = env.now - began - lost + (app_ms - cpu_ms)
-        rest_ms = app_ms - cpu_ms  # waiting on something other than the database
-        if at_primary:  # queries wait for one of the primary's connections
-            if rest_ms:
-                yield env.timeout(rest_ms)
-            turn = database.take()
-            if turn:
-                asked = env.now
-                yield turn
-                db_wait_ms[i] = env.now - asked
-            yield env.timeout(db_ms)
-            database.give()
-            yield env.timeout(path_ms)
-        else:  # a local replica has no contention: the rest and the queries in one step
-            yield env.timeout(rest_ms + db_ms + path_ms)
-        fleet.release(machine)
-        if region != target:
-            spilled[i] = region
-
+    requests = Requests(plan, env, Fleet(env, plan.app, plan.region_set, plan.outages))
     order = np.argsort(plan.edge_arrival_ms, kind="stable")
     order = order[plan.failed[order] == OK]  # failed at the edge: nothing to simulate
     if progress:
-        progress(n - len(order))
-    remaining = [len(order)]
-    finished = env.event()
-
-    def done(_):
-        remaining[0] -= 1
-        if not remaining[0]:
-            finished.succeed()
-
-    worker_ms, at_primary, path_ms = plan.to_target
-    columns = {
-        "edge": plan.edge, "target": plan.target, "first": plan.first, "replayed": plan.replayed,
-        "replay_ms": plan.replay_ms, "worker_ms": worker_ms, "app_ms": plan.draws.app_ms,
-        "db_ms": plan.db_service_ms, "path_ms": path_ms, "at_primary": at_primary,
-    }  # fmt: skip
-    # passed by position (a dict per request costs more than the rest of its dispatch): the
-    # names must be request()'s parameters after i, in order
-    assert tuple(columns) == request.__code__.co_varnames[1 : len(columns) + 1]
-
-    def source():
-        now = 0.0
-        for start in range(0, len(order), BATCH):
-            rows = order[start : start + BATCH]
-            batch = [column[rows].tolist() for column in columns.values()]
-            for at, i, *values in zip(
-                plan.edge_arrival_ms[rows].tolist(), rows.tolist(), *batch, strict=True
-            ):
-                yield env.timeout(at - now)
-                now = at
-                env.process(request(i, *values)).callbacks.append(done)
-            if progress:
-                progress(len(rows))
-
+        progress(len(plan.failed) - len(order))
     if len(order):
-        env.process(source())
-        env.run(until=finished)
-    return Served(
-        outcome=outcome,
-        spilled=spilled,
-        queue_ms=queue_ms,
-        cold_start_ms=cold_start_ms,
-        db_wait_ms=db_wait_ms,
-        app_ms=app_ms_served,
-        throttled_ms=throttled_ms,
-        machines=fleet.machine_table(env.now),
-        end_ms=env.now,
-    )
+        env.run(until=dispatch(requests, order, progress))
+    return requests.served()

@@ -16,7 +16,8 @@ import tomllib
 import warnings
 from pathlib import Path
 
-from sim.checks import MAX_SCENARIO_BYTES, ScenarioError, ScenarioWarning, read_bounded
+from sim.checks import MAX_SCENARIO_BYTES, read_bounded
+from sim.errors import ScenarioError, ScenarioWarning
 from sim.units import megabytes
 
 Fields = dict[str, tuple[object, str]]  # scenario app field -> (value, fly.toml key)

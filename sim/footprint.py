@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.checks import ScenarioError
 from sim.contention import needs_des
+from sim.errors import ScenarioError
 from sim.scenario import Scenario
 
 REQUESTS_PER_S = {  # below what one region set alone ran at (README, Performance): 45-64 k/s in

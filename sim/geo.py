@@ -16,6 +16,7 @@ import pandas as pd
 from sim.data import CONTINENTS, cities, internet_users
 
 EARTH_RADIUS_KM = 6371.009  # mean Earth radius (IUGG), the value geopy's great_circle uses
+SCANNED_POINTS = 64  # nearest_city: up to this many points, a scan of the cities, not a tree
 
 
 def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
@@ -109,18 +110,29 @@ def place_users(
 
 
 def nearest_city(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """Row index in ``cities()`` of the city nearest to each point: a k-d tree of the cities
-    as points on the unit sphere, where the nearest by straight chord is the nearest by
-    great circle."""
-    return city_tree().query(unit_vectors(lat, lon))[1]
+    """Row index in ``cities()`` of the city nearest to each point, as points on the unit
+    sphere, where the nearest by straight chord is the nearest by great circle: a k-d tree of
+    the cities, or for up to SCANNED_POINTS points a scan of them all (faster than importing
+    SciPy and building the tree, so that `globalness rtt` starts quickly; the same squared
+    chord, summed in the same order, so both find the same city)."""
+    points = unit_vectors(lat, lon)
+    if len(points) > SCANNED_POINTS:
+        return city_tree().query(points)[1]
+    every = city_vectors()
+    return np.array([((every - point) ** 2).sum(axis=1).argmin() for point in points], dtype=int)
+
+
+@cache
+def city_vectors() -> np.ndarray:
+    table = cities()
+    return unit_vectors(table["lat"].to_numpy(float), table["lon"].to_numpy(float))
 
 
 @cache
 def city_tree():
     from scipy.spatial import cKDTree  # only routing a team's own traffic needs it
 
-    table = cities()
-    return cKDTree(unit_vectors(table["lat"].to_numpy(float), table["lon"].to_numpy(float)))
+    return cKDTree(city_vectors())
 
 
 def unit_vectors(lat, lon) -> np.ndarray:

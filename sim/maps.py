@@ -18,7 +18,7 @@ from matplotlib.path import Path
 from matplotlib.patheffects import withStroke
 
 from sim.data import sites, world_outlines
-from sim.plots import REGION_COLOURS, Chart
+from sim.plots import REGION_COLOURS, Chart, set_order
 from sim.report import latency_quantiles
 
 LON_LIMITS, LAT_LIMITS = (-180, 180), (-60, 80)
@@ -37,26 +37,35 @@ LATENCY_COLOURS = ListedColormap(colormaps["viridis"](np.linspace(0, 0.9, 230)))
 )
 
 
-def plot_map(requests: pd.DataFrame, region_set: str, by: str = "p50") -> Figure:
+def plot_map(
+    requests: pd.DataFrame,
+    region_set: str,
+    by: str = "p50",
+    scale: tuple[float, float] | None = None,
+) -> Figure:
     """The users of one region set on a world map, coloured by their p50 latency [ms] over ok
-    requests (``by="p50"``, on one colour scale for every set of the run: `latency_scale`)
-    or by the region that served most of their requests (``by="region"``), with the set's
-    regions marked and labelled."""
+    requests (``by="p50"``, on one colour scale for every set of the run: ``scale``, by
+    default `latency_scale`, which the maps of a run compute once) or by the region that
+    served most of their requests (``by="region"``), with the set's regions marked and
+    labelled."""
     if by not in ("p50", "region"):
         raise ValueError(f"by={by!r}: use 'p50' or 'region'")
-    names = list(dict.fromkeys(requests["region_set"].astype(str)))
+    names = set_order(requests["region_set"])
     if region_set not in names:
         raise ValueError(f"{region_set!r} is not in the log; region sets: {', '.join(names)}")
     rows = requests[requests["region_set"] == region_set]
     users = users_of(rows)
-    scale = latency_scale(requests) if by == "p50" else None
+    if by == "p50" and scale is None:
+        scale = latency_scale(requests)
     codes = regions_of(rows, region_set)
     p50_ms = latency_quantiles(rows, ["region_set"])["p50_ms"].iloc[0]
 
     legend_inside = by == "region" and len(codes) <= LEGEND_INSIDE
     fig = Chart(figsize=(10 if legend_inside else 11, 4.7), layout="constrained")
     ax = fig.subplots()
-    ax.add_patch(PathPatch(land_path(), facecolor=LAND, edgecolor=COAST, lw=0.5, zorder=0))
+    # an artist, not a patch: the limits are set below, and add_patch would walk each of the
+    # outlines' vertices in Python to widen them
+    ax.add_artist(PathPatch(land_path(), facecolor=LAND, edgecolor=COAST, lw=0.5, zorder=0))
     if by == "p50":
         title = (
             f"{region_set}: half of the requests are answered within {p50_ms:,.0f} ms"
@@ -108,8 +117,8 @@ def regions_of(requests: pd.DataFrame, region_set: str) -> list[str]:
     other region that served a request (a set named in a mapping has only those)."""
     known = sites().index
     named = [code for code in region_set.split("+") if code in known]
-    served = sorted(set(requests["served_region"].dropna().astype(str)) - set(named))
-    return named + served
+    served = {str(code) for code in pd.unique(requests["served_region"].dropna())}
+    return named + sorted(served - set(named))
 
 
 def label_offsets(lons: np.ndarray, lats: np.ndarray, codes: list[str], deg_per_pt: float):
@@ -178,6 +187,7 @@ def draw_latency(fig: Figure, ax: Axes, users: pd.DataFrame, scale: tuple[float,
         norm=LogNorm(low, high),
         plotnonfinite=True,
         zorder=2,
+        rasterized=True,  # in an SVG one image, not thousands of paths
     )
     bar = fig.colorbar(points, ax=ax, shrink=0.8, pad=0.01, aspect=30, extend="both")
     bar.set_label("p50 latency [ms]")
@@ -215,8 +225,9 @@ def draw_regions(
         if group.empty:
             continue
         ax.scatter(
-            group["user_lon"], group["user_lat"], s=POINT_SIZE, linewidths=0, color=colour, zorder=2
-        )
+            group["user_lon"], group["user_lat"], s=POINT_SIZE, linewidths=0, color=colour,
+            zorder=2, rasterized=True,
+        )  # fmt: skip
         handles.append(marker(colour, f"{label}: {len(group):,} places of users"))
     (ax if legend_inside else fig).legend(
         handles=handles,

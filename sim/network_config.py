@@ -98,7 +98,9 @@ class Network(Strict):
 
     @model_validator(mode="after")
     def _load_measured(self):
-        if self.measured is not None:
+        """Read the measured RTTs once: validated again as a section of a variant, the
+        network keeps the table it holds."""
+        if self.measured is not None and self._measured is None:
             try:
                 self._measured = read_measured(self.measured)
             except ValueError as error:

@@ -5,15 +5,17 @@ that is empty or holds an earlier output of globalness (its MARKER file) is repl
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from sim.checks import ScenarioError
+from sim.errors import ScenarioError
 
 MARKER = ".globalness"  # in every output folder: what may be replaced by the next run
 TEMPORARY = (".tmp", ".old")  # suffixes of a folder being written or being replaced
+LOGS = {"csv": "requests.csv.gz", "parquet": "requests.parquet"}  # --log: the request log's file
 
 
 def check_out(out: Path | None, option: str = "--out") -> None:
@@ -34,6 +36,18 @@ def check_out(out: Path | None, option: str = "--out") -> None:
                     if parent.exists())  # fmt: skip
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise ScenarioError(f"{option}: {existing} cannot be written; give a folder you can write")
+
+
+def check_log(log: str) -> str:
+    """Refuse, before any simulation and in one line naming the option, a request log the
+    folder cannot get: a format not in LOGS, or Parquet without pyarrow. Returns ``log``."""
+    if log not in LOGS:
+        raise ScenarioError(f"--log: {log!r}: allowed {', '.join(LOGS)}")
+    if log == "parquet" and importlib.util.find_spec("pyarrow") is None:
+        raise ScenarioError(
+            "--log parquet: needs pyarrow, an extra: pip install 'globalness[parquet]'"
+        )
+    return log
 
 
 def earlier_output(folder: Path) -> bool:

@@ -1,37 +1,32 @@
-"""What a run leaves: the tables as CSV, the request log, every chart as PNG and SVG,
-report.md and report.html; the folder written as a unit (sim.output_folder)."""
+"""What a run leaves: the tables as CSV, the request log (sim.log_file), its charts as PNG,
+SVG, both or none (sim.chart_files), report.md and report.html; the folder written as a unit
+(sim.output_folder). `globalness run --out` and `Result.save` both write it here."""
 
 from __future__ import annotations
 
 import base64
 import html
-import io
-import re
+from functools import partial
 from pathlib import Path
 
 import markdown
-import matplotlib
 import pandas as pd
-from matplotlib.figure import Figure
 
 import sim
-from sim.output_folder import write_folder
-from sim.plots import covers_a_day
+from sim.chart_files import CHARTS, FORMATS, captions, chart_jobs, image
+from sim.errors import ScenarioError
+from sim.fork_pool import run_jobs
+from sim.log_file import log_file
+from sim.output_folder import LOGS, check_log, write_folder
 from sim.provenance import Provenance
 from sim.replications import Replicated
 from sim.review import markdown_report
 from sim.scenario_files import dump_scenario
 from sim.search import Optimum
 
-CHARTS = {  # file stem: (Result method, caption)
-    "latency_cdf": ("plot_cdf", "latency CDF per region set"),
-    "cost_latency": ("plot_cost_latency", "p99 latency against monthly cost"),
-    "continents": ("plot_continents", "p50 and p99 by user continent"),
-    "latency_parts": ("plot_parts", "where the time goes, by continent"),
-    "cost_breakdown": ("plot_cost", "monthly cost by item"),
-    "latency_daily": ("plot_daily", "latency over the day"),
-}
-REPRODUCIBLE = {"png": {"Software": None}, "svg": {"Date": None}}  # same run, same bytes
+DEFAULT_CHARTS, DEFAULT_LOG = "png", "csv"  # SVG when asked: it takes as long again
+PYTHON_SOURCE = Path("scenario")  # the source a report names when given none (from Python)
+MIME = {".png": "image/png", ".svg": "image/svg+xml"}
 HTML_PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>
@@ -50,81 +45,121 @@ img {{ max-width: 100%; }}
 """
 
 
-def charts(result: sim.Result) -> dict[str, tuple[str, Figure]]:
-    """The run's charts by file stem, with their captions; latency over the day only when the
-    run covers DAILY_MIN_HOURS."""
-    figures = {
-        stem: (caption, getattr(result, method)())
-        for stem, (method, caption) in CHARTS.items()
-        if stem != "latency_daily" or covers_a_day(result.requests)
-    }
-    for name, stem in unique_stems(list(result.scenario.candidates)).items():
-        figures[f"map_{stem}"] = (f"{name}: users by p50", result.plot_map(name))
-    return figures
-
-
 def chart_count(scenario: sim.Scenario) -> int:
-    """How many charts `charts` draws at most (the estimate counts them)."""
+    """How many charts a run draws at most (the estimate counts them)."""
     return len(CHARTS) + len(scenario.candidates)
 
 
-def unique_stems(names: list[str]) -> dict[str, str]:
-    """Each name's file stem, unique: a stem already taken (``a b`` and ``a-b``,
-    ``hetzner:fsn1`` beside a set ``hetzner-fsn1``) gets ``-2``, ``-3``... in the names' order,
-    compared without case (for case-insensitive file systems)."""
-    taken: set[str] = set()
-    stems = {}
-    for name in names:
-        stem, k = file_stem(name), 2
-        candidate = stem
-        while candidate.lower() in taken:
-            candidate, k = f"{stem}-{k}", k + 1
-        taken.add(candidate.lower())
-        stems[name] = candidate
-    return stems
-
-
-def file_stem(name: str) -> str:
-    """A region set's name as part of a file name: letters, digits and + _ . - only."""
-    return re.sub(r"[^A-Za-z0-9+_.-]", "-", name).strip(".-") or "set"
+def check_save(charts: str, log: str) -> None:
+    """Refuse, in one line naming the option, charts or a log format that cannot be written
+    (before anything is simulated, where the command line can)."""
+    if charts not in FORMATS:
+        raise ScenarioError(f"--charts: {charts!r}: allowed {', '.join(FORMATS)}")
+    check_log(log)
 
 
 def write_outputs(
     result: sim.Result,
     out: Path,
-    source: Path,
+    source: Path | None = None,
     replicated: Replicated | None = None,
     provenance: Provenance | None = None,
+    *,
+    charts: str = DEFAULT_CHARTS,
+    log: str = DEFAULT_LOG,
 ) -> list[str]:
-    """Write each output atomically (temp file, then rename) into ``out``; return the names.
+    """Write the run's files (`run_files`) as the folder ``out``, whole; return their names."""
+    return write_folder(out, run_files(result, source, replicated, provenance, charts, log),
+                        sim.__version__)  # fmt: skip
 
-    Tables as CSV, the request log as Parquet, each chart as PNG and SVG, the resolved
-    scenario as scenario.yaml (it reproduces every CSV), report.md, and report.html: the same
-    report with its charts embedded, one file to attach to a review, opening with its
-    ``provenance`` (default: now, from Python); with ``replicated``, replications.csv (each
-    metric's interval per set) and replication_pairs.csv (every two sets' paired differences).
+
+def run_files(
+    result: sim.Result,
+    source: Path | None = None,
+    replicated: Replicated | None = None,
+    provenance: Provenance | None = None,
+    charts: str = DEFAULT_CHARTS,
+    log: str = DEFAULT_LOG,
+) -> dict[str, bytes]:
+    """The files of a run, by name: the resolved scenario as scenario.yaml (it reproduces
+    every CSV), the tables as CSV, the request log (``log``: csv for requests.csv.gz, parquet
+    for requests.parquet), each chart as ``charts`` (png, svg, both or none), report.md, and
+    report.html: the same report with its charts embedded, one file to attach to a review,
+    opening with its ``provenance`` (default: now, from Python); with ``replicated``,
+    replications.csv (each metric's interval per set) and replication_pairs.csv (every two
+    sets' paired differences). All but report.html are jobs on two processes
+    (sim.fork_pool), the slowest first: the log, two charts, the tables and report.md.
     """
+    check_save(charts, log)
+    source = source or PYTHON_SOURCE
     provenance = provenance or Provenance.now("sim.run, from Python")
-    figures = charts(result)
-    pngs = {f"{stem}.png": _image(figure, "png") for stem, (_, figure) in figures.items()}
-    svgs = {f"{stem}.svg": _image(figure, "svg") for stem, (_, figure) in figures.items()}
-    captions = {stem: caption for stem, (caption, _) in figures.items()}
-    report = markdown_report(result, source, captions, provenance, replicated)
-    content = {
+    kinds = FORMATS[charts]
+    tables = partial(table_files, result, source, provenance, replicated, kinds)
+    charted = chart_jobs(result, kinds)
+    made = run_jobs([partial(log_file, result.requests, log), *charted[:2], tables, *charted[2:]])
+    images = {name: data for name, data in made.items() if Path(name).suffix in MIME}
+    report = made["report.md"].decode()
+    made["report.html"] = html_report(report, images, f"globalness: {source.name}").encode()
+    first = ["scenario.yaml", "summary.csv", "by_continent.csv", "by_kind.csv", LOGS[log]]
+    last = ["report.md", "report.html", "replications.csv", "replication_pairs.csv"]
+    stems = list(captions(result))
+    charts_order = sorted(images, key=lambda name: (name.endswith(".svg"), stems.index(name[:-4])))
+    order = [*first, *charts_order, *last]
+    return {name: made[name] for name in order if name in made}
+
+
+def table_files(
+    result: sim.Result,
+    source: Path,
+    provenance: Provenance,
+    replicated: Replicated | None,
+    kinds: tuple[str, ...],
+) -> dict[str, bytes]:
+    """scenario.yaml, the tables as CSV, and report.md with a section per chart (its PNG,
+    or its SVG when only that is made, ``kinds``)."""
+    files = {
         "scenario.yaml": dump_scenario(result.scenario, str(source)).encode(),
         "summary.csv": result.summary.to_csv(index=False).encode(),
         "by_continent.csv": result.by_continent.to_csv(index=False).encode(),
         "by_kind.csv": result.by_kind.to_csv(index=False).encode(),
-        "requests.parquet": _parquet(result.requests),
-        **pngs,
-        **svgs,
-        "report.md": report.encode(),
-        "report.html": html_report(report, pngs, f"globalness: {source.name}").encode(),
+        "report.md": run_report(result, source, provenance, replicated, kinds).encode(),
     }
     if replicated is not None:
-        content["replications.csv"] = replicated.table.to_csv(index=False).encode()
-        content["replication_pairs.csv"] = replicated.versus.to_csv(index=False).encode()
-    return write_folder(out, content, sim.__version__)
+        files["replications.csv"] = replicated.table.to_csv(index=False).encode()
+        files["replication_pairs.csv"] = replicated.versus.to_csv(index=False).encode()
+    return files
+
+
+def run_report(
+    result: sim.Result,
+    source: Path,
+    provenance: Provenance,
+    replicated: Replicated | None,
+    kinds: tuple[str, ...],
+) -> str:
+    """report.md, with a section for each chart when any is made as ``kinds``: its PNG,
+    else its SVG."""
+    shown = captions(result) if kinds else {}
+    report = markdown_report(result, source, shown, provenance, replicated)
+    if "png" not in kinds:  # the report names the PNG; only the SVG is made
+        for stem in shown:
+            report = report.replace(f"]({stem}.png)", f"]({stem}.svg)")
+    return report
+
+
+def report_html(
+    result: sim.Result,
+    source: Path | None = None,
+    replicated: Replicated | None = None,
+    provenance: Provenance | None = None,
+) -> str:
+    """report.html as `run_files` writes it with PNG charts (`Result.to_html`)."""
+    source = source or PYTHON_SOURCE
+    provenance = provenance or Provenance.now("sim.run, from Python")
+    kinds = FORMATS["png"]
+    report = partial(run_report, result, source, provenance, replicated, kinds)
+    made = run_jobs([lambda: {"report.md": report().encode()}, *chart_jobs(result, kinds)])
+    return html_report(made.pop("report.md").decode(), made, f"globalness: {source.name}")
 
 
 def write_optimum(
@@ -138,7 +173,7 @@ def write_optimum(
     """optimize.csv (the best set of each size), the how-many-regions chart (PNG, SVG), and
     a report of them (``text``: the table as printed) with its provenance."""
     figure = optimum.plot()
-    png = _image(figure, "png")
+    png = image(figure, "png")
     report = study_report(
         f"optimize {source.name}", scenario, provenance, text,
         {"optimize": "the best set of each size: latency and monthly cost"},
@@ -146,7 +181,7 @@ def write_optimum(
     content = {
         "optimize.csv": optimum.table().to_csv(index=False).encode(),
         "optimize.png": png,
-        "optimize.svg": _image(figure, "svg"),
+        "optimize.svg": image(figure, "svg"),
         "report.md": report.encode(),
         "report.html": html_report(report, {"optimize.png": png}, source.name).encode(),
     }
@@ -193,27 +228,15 @@ def study_report(
     )
 
 
-def html_report(report: str, pngs: dict[str, bytes], title: str) -> str:
-    """report.md as one self-contained HTML page, its PNG charts embedded as data URIs."""
+def html_report(report: str, images: dict[str, bytes], title: str) -> str:
+    """report.md as one self-contained HTML page, its charts (PNG or SVG) embedded as data
+    URIs."""
     converter = markdown.Markdown(extensions=["tables"])
     converter.preprocessors.deregister("html_block")  # HTML in a name or a warning stays text
     converter.inlinePatterns.deregister("html")
     body = converter.convert(report)
-    for name, png in pngs.items():
-        data = base64.b64encode(png).decode()
-        body = body.replace(f'src="{name}"', f'src="data:image/png;base64,{data}"')
+    for name, data in images.items():
+        if f'src="{name}"' in body:  # with both PNG and SVG, the report shows the PNG
+            uri = f"data:{MIME[Path(name).suffix]};base64,{base64.b64encode(data).decode()}"
+            body = body.replace(f'src="{name}"', f'src="{uri}"')
     return HTML_PAGE.format(title=html.escape(title), body=body)
-
-
-def _parquet(frame: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
-    return buffer.getvalue()
-
-
-def _image(figure: Figure, kind: str) -> bytes:
-    """The figure as PNG or SVG bytes, the same for the same run (no dates, fixed SVG ids)."""
-    buffer = io.BytesIO()
-    with matplotlib.rc_context({"svg.hashsalt": "globalness"}):
-        figure.savefig(buffer, format=kind, dpi=150, metadata=REPRODUCIBLE[kind])
-    return buffer.getvalue()

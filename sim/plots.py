@@ -13,7 +13,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from sim.report import QUANTILES, latency_cdf, latency_quantiles, ms_text
+from sim.data import CONTINENT_NAMES
+from sim.report import COST_ITEMS, QUANTILES, latency_cdf, latency_quantiles, ms_text
 
 # Okabe & Ito (2008) colour-blind-safe palette; region set i always gets colour i.
 LOG_TICKS_MS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000)
@@ -44,7 +45,7 @@ def plot_cdf(requests: pd.DataFrame) -> Figure:
     fig = Chart(figsize=(8, 4.5), layout="constrained")
     ax = fig.subplots()
     written: set[str] = set()  # the failed shares already labelled
-    for name, colour in colours(dict.fromkeys(requests["region_set"])).items():
+    for name, colour in colours(set_order(requests["region_set"])).items():
         curve = cdf[cdf["region_set"] == name]
         p50, p99 = marks.loc[name, "p50_ms"], marks.loc[name, "p99_ms"]
         failed = 1 - marks.loc[name, "ok"] / marks.loc[name, "requests"]
@@ -85,17 +86,6 @@ def plot_cdf(requests: pd.DataFrame) -> Figure:
     return fig
 
 
-COST_ITEMS = {
-    "compute_usd_month": "compute",
-    "storage_usd_month": "storage",
-    "egress_usd_month": "egress",
-    "database_compute_usd_month": "db compute",
-    "database_storage_usd_month": "db storage",
-    "database_transfer_usd_month": "db transfer",
-    "ipv4_usd_month": "IPv4",
-}
-
-
 def plot_cost(summary: pd.DataFrame) -> Figure:
     """The monthly bill of each region set, stacked by item (compute, storage, egress,
     database compute, storage and transfer, IPv4), with the total and its p50 at the end of
@@ -126,6 +116,12 @@ def plot_cost(summary: pd.DataFrame) -> Figure:
     fig.legend(loc="outside lower center", ncols=len(COST_ITEMS), fontsize="small")
     ax.grid(True, axis="x", alpha=0.3)
     return fig
+
+
+def set_order(column: pd.Series) -> list[str]:
+    """The region sets of a column of the log (or of a table made from it) in the order of
+    their first row, the scenario's; without walking each of a large log's rows in Python."""
+    return [str(name) for name in pd.unique(column)]
 
 
 def colours(names) -> dict[str, str]:
@@ -185,7 +181,7 @@ def plot_continents(by_continent: pd.DataFrame) -> Figure:
     p99 = by_continent.pivot(index="continent", columns="region_set", values="p99_ms")
     requests = by_continent.pivot(index="continent", columns="region_set", values="requests")
     mean = by_continent.pivot(index="continent", columns="region_set", values="mean_ms")
-    names = list(dict.fromkeys(by_continent["region_set"]))  # the log's order of region sets
+    names = set_order(by_continent["region_set"])
     fig = Chart(figsize=(9, 4.5), layout="constrained")
     ax = fig.subplots()
     width = 0.8 / len(names)
@@ -219,14 +215,6 @@ def plot_continents(by_continent: pd.DataFrame) -> Figure:
 
 
 DAILY_MIN_HOURS = 3  # a shorter run has too few hours for a daily curve
-CONTINENT_NAMES = {
-    "AF": "Africa",
-    "AS": "Asia",
-    "EU": "Europe",
-    "NA": "North America",
-    "OC": "Oceania",
-    "SA": "South America",
-}
 PART_NAMES = {
     "client_edge_ms": "user to edge",
     "edge_worker_ms": "edge to Machine",
@@ -243,7 +231,7 @@ def plot_parts(requests: pd.DataFrame) -> Figure:
     """Where the time goes: mean latency parts per user continent, one panel per region set."""
     ok = requests[requests["outcome"] == "ok"]
     means = ok.groupby(["region_set", "continent"], observed=True)[list(PART_NAMES)].mean()
-    names = list(dict.fromkeys(ok["region_set"]))
+    names = set_order(ok["region_set"])
     fig = Chart(figsize=(9, 2.2 * len(names) + 1), layout="constrained")
     axes = fig.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
     for ax, name in zip(axes, names, strict=True):
@@ -287,7 +275,7 @@ def plot_daily(requests: pd.DataFrame, start_utc_hour: float = 0.0) -> Figure:
     p50, p99 = grouped.quantile(0.5), grouped.quantile(0.99)
     fig = Chart(figsize=(9, 4.5), layout="constrained")
     ax = fig.subplots()
-    for name, colour in colours(dict.fromkeys(ok["region_set"])).items():
+    for name, colour in colours(set_order(ok["region_set"])).items():
         ax.plot(p50[name].index, p50[name], color=colour, lw=2, label=f"{name} p50")
         ax.plot(p99[name].index, p99[name], color=colour, lw=1, ls="--", label=f"{name} p99")
     ax.set_yscale("log")

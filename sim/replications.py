@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.scenario import Scenario
 from sim.sweeps import check_options, point_rows, run_all
@@ -93,5 +92,7 @@ def interval(values: pd.Series) -> tuple[float, float, float]:
     mean = float(values.mean())
     if len(values) < 2 or not np.isfinite(values).all():  # one value, or failed quantiles
         return mean, mean, mean
+    from scipy import stats  # only replications need it: a plain run starts without SciPy
+
     half = stats.t.ppf((1 + LEVEL) / 2, len(values) - 1) * values.std(ddof=1) / len(values) ** 0.5
     return mean, mean - half, mean + half

@@ -25,6 +25,17 @@ CONTINENT_PEOPLE = {
     "SA": "South American",
 }
 
+# The bill's items: summary column -> the name tables and charts give it
+COST_ITEMS = {
+    "compute_usd_month": "compute",
+    "storage_usd_month": "storage",
+    "egress_usd_month": "egress",
+    "database_compute_usd_month": "db compute",
+    "database_storage_usd_month": "db storage",
+    "database_transfer_usd_month": "db transfer",
+    "ipv4_usd_month": "IPv4",
+}
+
 
 def latency_quantiles(requests: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Per group: requests, ok requests, p50/p90/p99 of ``total_ms`` over every request, a
@@ -164,36 +175,67 @@ def sentence(
     """The verdict on one region set, in one sentence built from its numbers: its failures
     first when it fails more than the baseline or more than FAILING, a p99 more than
     WORSE_P99 above the baseline's, then the latency and the money."""
-    first = []
-    failing = row["error_rate"] > base["error_rate"] or row["error_rate"] > FAILING
-    if failing:
-        first.append(f"fails {row['error_rate']:.1%} of requests against {base['error_rate']:.1%}")
-    if row["p99_ms"] > base["p99_ms"] * (1 + WORSE_P99):
-        first.append(f"p99 {ms_text(row['p99_ms'])} against {ms_text(base['p99_ms'])}")
-    lead = f"{name}: " + ("; ".join(first) + "; " if first else "")
+    lead = f"{name}: " + "".join(f"{problem}; " for problem in problems(row, base))
     worse = row["error_rate"] > base["error_rate"] + FAILING or bool(
         row["p99_ms"] > base["p99_ms"] * (1 + WORSE_P99)
     )
-    extra, saved = row["cost_change_usd_month"], row["user_hours_saved_month"]
+    extra = row["cost_change_usd_month"]
     price = f"for ${extra:,.2f} more" if extra > 0 else f"and it costs ${-extra:,.2f} less"
     worth = verdict.usd_per_user_hour
-    if saved <= 0:
-        slower = row["mean_ms"] - base["mean_ms"]
-        wait = f"{slower:,.1f} ms more" if slower >= 0.05 else "no less"
-        text = (
-            f"{lead}users wait {wait} on average ({abs(saved):,.0f} user-hours a month "
-            f"more in all) {price}"
-        )
-        if saved == 0 and extra < 0 and not worse:
-            return f"{text}: cheaper for the same wait"
-        if extra >= 0 or saved == 0 or worse:
-            return f"{text}: not worth it"
-        saved_per_hour = extra / saved  # both negative: dollars saved per user-hour lost
-        text += f": ${saved_per_hour:,.2f} saved per user-hour lost"
-        if worth is None:
-            return text
-        judged = "worth it" if saved_per_hour >= worth else "not worth it"
-        return f"{text}, {judged} at ${worth:,.2f} a user-hour"
+    if row["user_hours_saved_month"] <= 0:
+        return lead + slower_verdict(row, base, price, worse, worth)
+    return lead + faster_verdict(row, base, hours, change, price, worse, worth)
+
+
+def problems(row: pd.Series, base: pd.Series) -> list[str]:
+    """What a verdict says before the latency and the money: failures more than the
+    baseline's or than FAILING, a p99 more than WORSE_P99 above the baseline's."""
+    first = []
+    if row["error_rate"] > base["error_rate"] or row["error_rate"] > FAILING:
+        first.append(f"fails {row['error_rate']:.1%} of requests against {base['error_rate']:.1%}")
+    if row["p99_ms"] > base["p99_ms"] * (1 + WORSE_P99):
+        first.append(f"p99 {ms_text(row['p99_ms'])} against {ms_text(base['p99_ms'])}")
+    return first
+
+
+def slower_verdict(
+    row: pd.Series, base: pd.Series, price: str, worse: bool, worth: float | None
+) -> str:
+    """The verdict's latency and money for a set that saves users no time: cheaper for the
+    same wait, not worth it, or the dollars it saves per user-hour lost (judged at ``worth``
+    dollars a user-hour when the scenario sets it)."""
+    extra, saved = row["cost_change_usd_month"], row["user_hours_saved_month"]
+    slower = row["mean_ms"] - base["mean_ms"]
+    wait = f"{slower:,.1f} ms more" if slower >= 0.05 else "no less"
+    text = (
+        f"users wait {wait} on average ({abs(saved):,.0f} user-hours a month more in all) {price}"
+    )
+    if saved == 0 and extra < 0 and not worse:
+        return f"{text}: cheaper for the same wait"
+    if extra >= 0 or saved == 0 or worse:
+        return f"{text}: not worth it"
+    saved_per_hour = extra / saved  # both negative: dollars saved per user-hour lost
+    text += f": ${saved_per_hour:,.2f} saved per user-hour lost"
+    if worth is None:
+        return text
+    judged = "worth it" if saved_per_hour >= worth else "not worth it"
+    return f"{text}, {judged} at ${worth:,.2f} a user-hour"
+
+
+def faster_verdict(
+    row: pd.Series,
+    base: pd.Series,
+    hours: pd.Series,
+    change: pd.Series,
+    price: str,
+    worse: bool,
+    worth: float | None,
+) -> str:
+    """The verdict's latency and money for a set that saves users time: the continent that
+    gains most (``hours`` and p50 ``change`` per continent) or the mean saving, then worse
+    where it counts, better on both counts, or its dollars per user-hour saved (judged at
+    ``worth`` dollars a user-hour when the scenario sets it)."""
+    saved = row["user_hours_saved_month"]
     gains = hours.dropna()
     continent = gains.idxmax() if len(gains) else None
     where = (
@@ -203,10 +245,10 @@ def sentence(
         else f"users wait {base['mean_ms'] - row['mean_ms']:.1f} ms less on average "
         f"({saved:,.0f} user-hours a month in all)"
     )
-    text = f"{lead}{where} {price}"
+    text = f"{where} {price}"
     if worse:
         return f"{text}: worse where it counts"
-    if extra <= 0:
+    if row["cost_change_usd_month"] <= 0:
         return f"{text}: better on both counts"
     per_hour = row["usd_per_user_hour_saved"]
     text += f": ${per_hour:,.2f} per user-hour saved"

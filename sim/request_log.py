@@ -73,10 +73,10 @@ def fill_log(plan: Plan, served: Served, lag_ms: float, out: dict[str, np.ndarra
     spilled = np.fromiter(served.spilled, dtype=np.intp, count=len(served.spilled))
     if spilled.size:  # served by the DES away from their target: legs from where served
         region = np.fromiter(served.spilled.values(), dtype=np.intp, count=spilled.size)
-        worker_ms, at_primary_there, path_ms = plan.legs(spilled, region)
-        out["edge_worker_ms"][spilled], out["db_ms"][spilled] = worker_ms, path_ms
+        legs = plan.legs(spilled, region)
+        out["edge_worker_ms"][spilled], out["db_ms"][spilled] = legs.worker_ms, legs.path_ms
         if at_primary is not None:
-            at_primary[spilled] = at_primary_there
+            at_primary[spilled] = legs.at_primary
     out["db_ms"] += plan.db_service_ms
     out["app_ms"][:] = served.app_ms
     waits = {
@@ -92,12 +92,7 @@ def fill_log(plan: Plan, served: Served, lag_ms: float, out: dict[str, np.ndarra
         out["db_ms"] += served.db_wait_ms
     ok = served.outcome == OK
     everything_ok = ok.all()
-    total_ms = out["total_ms"]
-    total_ms[:] = out["client_edge_ms"]
-    for name in parts[1:]:
-        if not everything_ok:
-            out[name] *= ok
-        total_ms += out[name]
+    add_up(out, parts, ok)
     sites_index = pd.Index(sites().index)
     edge_at = sites_index.get_indexer(plan.edges).astype(np.int16)[routes.edge]
     served_at = sites_index.get_indexer(plan.region_set).astype(np.int16)
@@ -111,8 +106,20 @@ def fill_log(plan: Plan, served: Served, lag_ms: float, out: dict[str, np.ndarra
         out["outcome"][:] = served.outcome
     if lag_ms > 0:
         out["stale_read"][:] = stale_reads(
-            draws.t_s, draws.user, draws.write, ok, at_primary, total_ms, lag_ms
+            draws.t_s, draws.user, draws.write, ok, at_primary, out["total_ms"], lag_ms
         )
+
+
+def add_up(out: dict[str, np.ndarray], parts: list[str], ok: np.ndarray) -> None:
+    """Each request's ``total_ms`` in ``out``: the sum of its ``parts`` (the client-edge time
+    first), every part but that one zeroed first for the requests not ``ok``."""
+    total_ms = out["total_ms"]
+    total_ms[:] = out["client_edge_ms"]
+    everything_ok = ok.all()
+    for name in parts[1:]:
+        if not everything_ok:
+            out[name] *= ok
+        total_ms += out[name]
 
 
 def countries(users: pd.DataFrame) -> list[str]:

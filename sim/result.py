@@ -5,15 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from matplotlib.figure import Figure
 
-from sim import maps, plots, report
-from sim.checks import ScenarioError
-from sim.engine import ENGINES, simulate
+from sim import report
+from sim.choices import ENGINES
+from sim.engine import simulate
+from sim.errors import ScenarioError
 from sim.footprint import Estimate, run_estimate
 from sim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from sim.provenance import Provenance
+    from sim.replications import Replicated
 
 
 @dataclass(frozen=True)
@@ -42,29 +50,78 @@ class Result:
         return report.by_kind(self.requests)
 
     def plot_cdf(self) -> Figure:
+        from sim import plots
+
         return plots.plot_cdf(self.requests)
 
     def plot_cost(self) -> Figure:
+        from sim import plots
+
         return plots.plot_cost(self.summary)
 
     def plot_cost_latency(self) -> Figure:
+        from sim import plots
+
         return plots.plot_cost_latency(self.summary)
 
     def plot_continents(self) -> Figure:
+        from sim import plots
+
         return plots.plot_continents(self.by_continent)
 
     def plot_parts(self) -> Figure:
+        from sim import plots
+
         return plots.plot_parts(self.requests)
 
     def plot_daily(self) -> Figure:
+        from sim import plots
+
         daily = self.scenario.workload.daily
         return plots.plot_daily(self.requests, daily.start_utc_hour if daily else 0.0)
 
     def plot_map(self, region_set: str | None = None, by: str = "p50") -> Figure:
         """Users on a world map coloured by their p50 (``by="p50"``) or by the region that
         served them (``by="region"``), for one region set (the last one if unset)."""
+        from sim import maps
+
         name = region_set or list(self.scenario.candidates)[-1]
         return maps.plot_map(self.requests, name, by)
+
+    def save(
+        self,
+        out: str | Path,
+        *,
+        charts: str = "png",
+        log: str = "csv",
+        replicated: Replicated | None = None,
+        source: str | Path | None = None,
+        provenance: Provenance | None = None,
+    ) -> list[str]:
+        """Write the folder `globalness run --out` writes (the same code, the same defaults)
+        into ``out``, as a unit: written beside it, then renamed into place; an earlier
+        output there is replaced whole, and on an error nothing is left. Returns the names.
+
+        ``charts``: "png" (the default), "svg", "both" or "none"; ``log``: "csv" for
+        requests.csv.gz (the default) or "parquet" for requests.parquet (needs the parquet
+        extra: pyarrow); ``replicated`` (`sim.replicate`) adds its intervals; ``source`` is
+        the scenario file the report names; ``provenance`` its opening (default: now).
+        """
+        from sim.outputs import write_outputs
+
+        return write_outputs(
+            self, Path(out), Path(source) if source else None, replicated, provenance,
+            charts=charts, log=log,
+        )  # fmt: skip
+
+    def to_html(
+        self, *, replicated: Replicated | None = None, source: str | Path | None = None
+    ) -> str:
+        """The report as `save` writes it to report.html, its PNG charts embedded: one HTML
+        page, e.g. for ``IPython.display.HTML(result.to_html())`` in a notebook."""
+        from sim.outputs import report_html
+
+        return report_html(self, Path(source) if source else None, replicated)
 
 
 def estimate(

@@ -10,13 +10,13 @@ import pandas as pd
 import sim
 from sim import report
 from sim.cpu_notes import cpu_notes
+from sim.data import CONTINENT_NAMES
 from sim.database_notes import database_notes, placements
-from sim.plots import CONTINENT_NAMES
 from sim.provenance import Provenance
 from sim.replications import Replicated
 from sim.report import latency
 from sim.tables import (
-    COST_ITEMS,
+    BILL_COLUMNS,
     cost_items,
     database_lines,
     engine_note,
@@ -35,11 +35,7 @@ def markdown_report(
     """report.md: where it came from, what ran, the verdict, the summary, p50 per continent,
     the bill by item, what each number means, and the charts (``captions`` by file stem)."""
     scenario = result.scenario
-    summary = shown(result.summary)
-    continents = report.continent_p50(result.requests).rename(columns=CONTINENT_NAMES)
-    continents = continents.reset_index()
     workload, app, users = scenario.workload, scenario.app, scenario.users
-    per_month = workload.rate_rps * 30 * 86_400
     return "\n".join(
         [
             f"# globalness: {source.name}",
@@ -52,31 +48,20 @@ def markdown_report(
             *provenance.lines(scenario),
             "## Verdict",
             "",
-            *[f"- {line}" for line in result.summary["verdict"]],
+            *bullets(result.summary["verdict"]),
             "",
             *replications_section(replicated),
-            "## Latency and cost per region set",
-            "",
-            markdown_table(summary, terminal_formats(summary)),
-            "",
-            "## p50 [ms] by user continent",
-            "",
-            markdown_table(continents, dict.fromkeys(continents.columns, latency)),
-            "",
-            "## Monthly bill by item [USD]",
-            "",
-            markdown_table(cost_items(result.summary)),
-            "",
+            *tables_section(result),
             "## Database",
             "",
-            *[f"- {line}" for line in database_lines(scenario)],
-            *[f"- {line}" for line in placements(scenario)],
-            *[f"- {line}" for line in database_notes(scenario)],
+            *bullets(database_lines(scenario)),
+            *bullets(placements(scenario)),
+            *bullets(database_notes(scenario)),
             "",
             *cpu_section(result),
             "## Engine",
             "",
-            *[f"- {line}" for line in engine_note(result).splitlines()],
+            *bullets(engine_note(result).splitlines()),
             "",
             "## Assumptions",
             "",
@@ -85,36 +70,73 @@ def markdown_report(
             "",
             *[f"- `{key}`: {value}" for key, value in assumptions(scenario).items()],
             "",
-            "## What the numbers mean",
-            "",
-            "- **p50/p90/p99 ms**: latency from the user's first byte to the response (network, "
-            "queueing, cold starts, app, CPU throttling, database, replay) over every request, "
-            "a failed one counted as slower than any success: `failed` when the quantile falls "
-            "on failures. `summary.csv` also has them over successful requests only "
-            "(`p50_ok_ms`, ...); **failed %** and **Δfailed %** appear when a set fails.",
-            f"- **Δ**: change against the baseline `{scenario.baseline}`.",
-            f"- **SLO %**: share of all requests (failed ones count as misses) done within "
-            f"{scenario.verdict.slo_ms:g} ms (`verdict.slo_ms`).",
-            f"- **user-h saved**: per month, {per_month:,.0f} requests "
-            f"({workload.rate_rps:g} req/s x 30 days) x the mean latency saved per request "
-            "against the baseline, in hours; negative when users wait longer.",
-            "- **$/user-h**: the extra monthly cost over the user-hours saved (0 when the set "
-            "is also cheaper; blank when it saves no time).",
-            "- **compute**: each Machine's preset price x region multiplier for the share of the "
-            "month it was started (Fly bills per second); **storage**: rootfs of stopped or "
-            "suspended Machines and volumes; **egress**: responses to the internet by the edge's "
-            "region group, plus private-network transfer when a response is served in another "
-            "region than its edge; **db compute, db storage, db transfer**: the database as its "
-            "product prices it (a plan, Machines, CU-hours, replicas; provisioned storage and "
-            "volumes; query results and replication leaving a Fly region, or a provider's "
-            "transfer beyond its allowance); **IPv4**: a dedicated address. Prices and dates: "
-            "data/README.md.",
-            "",
+            *meanings_section(scenario),
             "## Charts",
             "",
             *[chart_section(stem, caption) for stem, caption in captions.items()],
         ]
     )
+
+
+def bullets(lines) -> list[str]:
+    """``lines`` as a Markdown list."""
+    return [f"- {line}" for line in lines]
+
+
+def tables_section(result: sim.Result) -> list[str]:
+    """The report's tables: latency and cost per region set, p50 per user continent, and the
+    monthly bill by item."""
+    summary = shown(result.summary)
+    continents = report.continent_p50(result.requests).rename(columns=CONTINENT_NAMES)
+    continents = continents.reset_index()
+    return [
+        "## Latency and cost per region set",
+        "",
+        markdown_table(summary, terminal_formats(summary)),
+        "",
+        "## p50 [ms] by user continent",
+        "",
+        markdown_table(continents, dict.fromkeys(continents.columns, latency)),
+        "",
+        "## Monthly bill by item [USD]",
+        "",
+        markdown_table(cost_items(result.summary)),
+        "",
+    ]
+
+
+def meanings_section(scenario: sim.Scenario) -> list[str]:
+    """What each column of the report's tables means, with the scenario's baseline, SLO and
+    request rate."""
+    workload = scenario.workload
+    per_month = workload.rate_rps * 30 * 86_400
+    return [
+        "## What the numbers mean",
+        "",
+        "- **p50/p90/p99 ms**: latency from the user's first byte to the response (network, "
+        "queueing, cold starts, app, CPU throttling, database, replay) over every request, "
+        "a failed one counted as slower than any success: `failed` when the quantile falls "
+        "on failures. `summary.csv` also has them over successful requests only "
+        "(`p50_ok_ms`, ...); **failed %** and **Δfailed %** appear when a set fails.",
+        f"- **Δ**: change against the baseline `{scenario.baseline}`.",
+        f"- **SLO %**: share of all requests (failed ones count as misses) done within "
+        f"{scenario.verdict.slo_ms:g} ms (`verdict.slo_ms`).",
+        f"- **user-h saved**: per month, {per_month:,.0f} requests "
+        f"({workload.rate_rps:g} req/s x 30 days) x the mean latency saved per request "
+        "against the baseline, in hours; negative when users wait longer.",
+        "- **$/user-h**: the extra monthly cost over the user-hours saved (0 when the set "
+        "is also cheaper; blank when it saves no time).",
+        "- **compute**: each Machine's preset price x region multiplier for the share of the "
+        "month it was started (Fly bills per second); **storage**: rootfs of stopped or "
+        "suspended Machines and volumes; **egress**: responses to the internet by the edge's "
+        "region group, plus private-network transfer when a response is served in another "
+        "region than its edge; **db compute, db storage, db transfer**: the database as its "
+        "product prices it (a plan, Machines, CU-hours, replicas; provisioned storage and "
+        "volumes; query results and replication leaving a Fly region, or a provider's "
+        "transfer beyond its allowance); **IPv4**: a dedicated address. Prices and dates: "
+        "data/README.md.",
+        "",
+    ]
 
 
 def assumptions(scenario: sim.Scenario) -> dict[str, str]:
@@ -175,7 +197,7 @@ def markdown_table(frame: pd.DataFrame, formats: dict | None = None) -> str:
                 return "-"
             if column in formats:
                 return formats[column](value)
-            cents = "$" in column or column in COST_ITEMS.values()
+            cents = "$" in column or column in BILL_COLUMNS.values()
             return f"{value:,.2f}" if cents else f"{value:,.0f}"
         return str(value)
 
@@ -193,7 +215,7 @@ def cpu_section(result: sim.Result) -> list[str]:
     lines = cpu_notes(result.machines)
     if not lines:
         return []
-    return ["## CPU", "", *[f"- {line}" for line in lines], ""]
+    return ["## CPU", "", *bullets(lines), ""]
 
 
 def replications_section(replicated: Replicated | None) -> list[str]:
@@ -204,6 +226,6 @@ def replications_section(replicated: Replicated | None) -> list[str]:
         "Over the replications (independent seeds), which differences are more than noise "
         "(`replication_pairs.csv`):",
         "",
-        *[f"- {line}" for line in replicated.sentences()],
+        *bullets(replicated.sentences()),
         "",
     ]

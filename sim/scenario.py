@@ -22,15 +22,10 @@ from pydantic import (
 )
 
 from sim.app_config import App
-from sim.checks import (
-    ScenarioError,
-    ScenarioWarning,
-    did_you_mean,
-    one_line,
-    region_code,
-)
+from sim.checks import did_you_mean, one_line, region_code
 from sim.data import alternative_sites
 from sim.database_config import SHARED_WITH_THE_RUN, Database, Layout
+from sim.errors import ScenarioError, ScenarioWarning
 from sim.fields import PositiveMs, Seconds, Strict
 from sim.network_config import Network
 from sim.workload_config import Users, Workload

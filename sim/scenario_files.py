@@ -9,7 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from sim.checks import MAX_SCENARIO_BYTES, ScenarioError, ScenarioWarning, read_bounded
+from sim.checks import MAX_SCENARIO_BYTES, read_bounded
+from sim.errors import ScenarioError, ScenarioWarning
 from sim.flytoml import read_fly_toml
 from sim.scenario import Scenario, build_scenario
 
@@ -43,15 +44,7 @@ def load_scenario(
         raise ScenarioError(
             f"{path}: the top level must be a mapping of keys such as app, region_sets"
         )
-    app = data.get("app", {})
-    if isinstance(app, dict):  # anything else is left for validation to name
-        given = {"primary_region": primary_region, "scale_count": scale_count}
-        app = {**app, **{key: value for key, value in given.items() if value is not None}}
-    if path.suffix == ".toml" and "primary_region" not in app:
-        raise ScenarioError(
-            f"{path}: primary_region: missing (and no PRIMARY_REGION in [env]); "
-            "add it to the file or pass --primary REGION"
-        )
+    app = overridden_app(data.get("app", {}), path, primary_region, scale_count)
     data = {**data, "app": app}
     for key, value in (settings or {}).items():
         data = with_setting(data, key.split("."), value)
@@ -134,6 +127,20 @@ def read_text(path: Path) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: not a UTF-8 text file") from None
+
+
+def overridden_app(app, path: Path, primary_region: str | None, scale_count: int | None):
+    """The file's ``app`` section with the primary region and Machine count given in its
+    place; a fly.toml must name its primary region, in the file or given."""
+    if isinstance(app, dict):  # anything else is left for validation to name
+        given = {"primary_region": primary_region, "scale_count": scale_count}
+        app = {**app, **{key: value for key, value in given.items() if value is not None}}
+    if path.suffix == ".toml" and "primary_region" not in app:
+        raise ScenarioError(
+            f"{path}: primary_region: missing (and no PRIMARY_REGION in [env]); "
+            "add it to the file or pass --primary REGION"
+        )
+    return app
 
 
 def parse_yaml(text: str, path: Path) -> object:

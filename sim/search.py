@@ -17,23 +17,25 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import combinations
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from sim.checks import ScenarioError
+from sim.choices import FINALIST_REPLICATIONS, OBJECTIVES
 from sim.data import regions
 from sim.engine import simulate
+from sim.errors import ScenarioError
 from sim.footprint import Estimate
-from sim.plots import Chart, plot_regions_enough
 from sim.replications import interval
 from sim.report import bills, latency_quantiles
 from sim.scenario import Scenario
 
-OBJECTIVES = {"p50": "p50_ms", "p99": "p99_ms", "mean": "mean_ms"}
+if TYPE_CHECKING:
+    from sim.plots import Chart
+
 EXHAUSTIVE_UP_TO = 4  # region sets of up to this many regions: every one is evaluated
 RECHECK = 3  # the best sets of each size re-run with the DES
-REPLICATIONS = 3  # seeds each finalist is re-run over (optimize --replications)
 PICKED = ["ci_low", "ci_high", "pick"]
 BATCH = 64  # region sets simulated in one run (they share its draws)
 SWAP_ROUNDS = 5  # local search: at most this many improving swaps per size
@@ -58,6 +60,8 @@ class Optimum:
 
     def plot(self) -> Chart:
         """How many regions are enough: latency of the best set per size, cost beside it."""
+        from sim.plots import plot_regions_enough
+
         return plot_regions_enough(self.best, OBJECTIVES[self.objective])
 
 
@@ -68,7 +72,7 @@ def optimize(
     budget_usd: float | None = None,
     must_include: Iterable[str] = (),
     progress: Callable[[int], object] | None = None,
-    replications: int = REPLICATIONS,
+    replications: int = FINALIST_REPLICATIONS,
 ) -> Optimum:
     """The best region set of each of ``sizes`` for ``objective`` (p50, p99 or mean latency)
     under ``budget_usd`` a month, each holding the primary region and ``must_include`` (sizes
@@ -78,45 +82,12 @@ def optimize(
     difference holds 0), the cheaper wins, then the better p50. ``progress`` hears of every
     region set simulated."""
     started = time.perf_counter()
-    if objective not in OBJECTIVES:
-        raise ScenarioError(
-            f"--objective: {objective!r} is not an objective; allowed: {', '.join(OBJECTIVES)}"
-        )
-    if scenario.databases:
-        raise ScenarioError(
-            "databases: optimize searches region sets for one database; run it with the "
-            "`database` section alone (e.g. --set databases=null --set database.product=...)"
-        )
-    if budget_usd is not None and not (
-        isinstance(budget_usd, int | float) and math.isfinite(budget_usd) and budget_usd >= 0
-    ):
-        raise ScenarioError(f"--budget: {budget_usd!r}: allowed a number of dollars, 0 or more")
-    if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
-        raise ScenarioError(f"--replications: {replications!r}: allowed a whole number, 1 or more")
+    check_arguments(scenario, objective, budget_usd, replications)
     sizes = sorted(set(sizes))
     fixed, free = regions_to_search(scenario, must_include)
-    if not sizes or sizes[0] < 1 or sizes[-1] > len(fixed) + len(free):
-        raise ScenarioError(
-            f"--k: {sizes} is not a range of set sizes; allowed: 1 to {len(fixed) + len(free)} "
-            f"(the {len(fixed) + len(free)} active regions)"
-        )
-    machines = scenario.app.scale_count
-    if machines is not None and sizes[-1] > machines:
-        raise ScenarioError(
-            f"--k: sets of {sizes[-1]} regions need more than app.scale_count {machines} "
-            "Machines; allowed: at most one region per Machine"
-        )
+    check_sizes(scenario, sizes, len(fixed) + len(free))
     search = Search(scenario, OBJECTIVES[objective], budget_usd, progress)
-    best: dict[int, tuple[str, ...]] = {}
-    how: dict[int, str] = {}
-    for k in range(len(fixed), sizes[-1] + 1):
-        if k <= EXHAUSTIVE_UP_TO or k - 1 not in best:
-            sets = [fixed + extra for extra in combinations(free, k - len(fixed))]
-            found, how[k] = search.best(sets), "exhaustive"
-        else:
-            found, how[k] = search.grow(best[k - 1], free, fixed), "greedy + local search"
-        if found:
-            best[k] = found
+    best, how = search.best_per_size(fixed, free, sizes[-1])
     if not any(k in best for k in sizes):
         cheapest = min(search.seen.items(), key=lambda item: item[1]["monthly_cost_usd"])
         raise ScenarioError(
@@ -132,6 +103,44 @@ def optimize(
     table = with_gains(table, OBJECTIVES[objective])
     seconds = time.perf_counter() - started
     return Optimum(table, search.table(), objective, seconds, replications)
+
+
+def check_arguments(
+    scenario: Scenario, objective: str, budget_usd: float | None, replications: int
+) -> None:
+    """Refuse what `optimize` cannot search: an unknown objective, several databases, a
+    budget that is no number of dollars, replications that are no whole number."""
+    if objective not in OBJECTIVES:
+        raise ScenarioError(
+            f"--objective: {objective!r} is not an objective; allowed: {', '.join(OBJECTIVES)}"
+        )
+    if scenario.databases:
+        raise ScenarioError(
+            "databases: optimize searches region sets for one database; run it with the "
+            "`database` section alone (e.g. --set databases=null --set database.product=...)"
+        )
+    if budget_usd is not None and not (
+        isinstance(budget_usd, int | float) and math.isfinite(budget_usd) and budget_usd >= 0
+    ):
+        raise ScenarioError(f"--budget: {budget_usd!r}: allowed a number of dollars, 0 or more")
+    if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
+        raise ScenarioError(f"--replications: {replications!r}: allowed a whole number, 1 or more")
+
+
+def check_sizes(scenario: Scenario, sizes: list[int], regions: int) -> None:
+    """Refuse set ``sizes`` (sorted) outside 1 to the ``regions`` to choose from, or larger
+    than the app's Machines (`app.scale_count`) can cover."""
+    if not sizes or sizes[0] < 1 or sizes[-1] > regions:
+        raise ScenarioError(
+            f"--k: {sizes} is not a range of set sizes; allowed: 1 to {regions} "
+            f"(the {regions} active regions)"
+        )
+    machines = scenario.app.scale_count
+    if machines is not None and sizes[-1] > machines:
+        raise ScenarioError(
+            f"--k: sets of {sizes[-1]} regions need more than app.scale_count {machines} "
+            "Machines; allowed: at most one region per Machine"
+        )
 
 
 def search_estimate(
@@ -244,6 +253,23 @@ class Search:
             current = better
         return current
 
+    def best_per_size(self, fixed: tuple[str, ...], free: list[str], largest: int):
+        """The best set of each size from ``fixed`` alone up to ``largest`` regions (sizes
+        with none within the budget left out), and how each size was searched: exhaustively
+        up to EXHAUSTIVE_UP_TO regions (or when the size below has no set), else grown from
+        the best set of the size below."""
+        best: dict[int, tuple[str, ...]] = {}
+        how: dict[int, str] = {}
+        for k in range(len(fixed), largest + 1):
+            if k <= EXHAUSTIVE_UP_TO or k - 1 not in best:
+                sets = [fixed + extra for extra in combinations(free, k - len(fixed))]
+                found, how[k] = self.best(sets), "exhaustive"
+            else:
+                found, how[k] = self.grow(best[k - 1], free, fixed), "greedy + local search"
+            if found:
+                best[k] = found
+        return best, how
+
     def recheck(self, k: int, replications: int) -> tuple[tuple[str, ...], dict]:
         """The best of the RECHECK best sets of size ``k`` by the DES over ``replications``
         seeds (common random numbers within each), its mean figures, the 95 % interval of
@@ -304,12 +330,10 @@ def simulate_sets(
 ) -> pd.DataFrame:
     """METRICS of each region set (rows by name), simulated together in one run of the
     scenario's draws (of ``replication``)."""
-    variant = scenario.model_copy(
-        update={
-            "region_sets": [list(s) for s in sets],
-            "alternatives": [],
-            "verdict": scenario.verdict.model_copy(update={"baseline": None}),
-        }
+    variant = scenario.replace(
+        region_sets=[list(s) for s in sets],
+        alternatives=[],
+        verdict=scenario.verdict.replace(baseline=None),
     )
     done = simulate(variant, replication=replication, engine=engine, allow_large=True)
     latency = latency_quantiles(done.requests, ["region_set"])

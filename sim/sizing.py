@@ -35,11 +35,11 @@ import pandas as pd
 from pydantic import ValidationError
 
 from sim.app_config import App, check_memory
-from sim.checks import ScenarioError, ScenarioWarning
 from sim.contention import app_baseline_ms_per_s
 from sim.cost import compute_usd_month
 from sim.data import machine_prices
 from sim.engine import simulate
+from sim.errors import ScenarioError, ScenarioWarning
 from sim.footprint import Estimate
 from sim.report import latency_quantiles
 from sim.scenario import Scenario, build_scenario

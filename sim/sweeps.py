@@ -21,12 +21,13 @@ from functools import partial
 import pandas as pd
 from pydantic import ValidationError
 
-from sim.checks import ScenarioError, one_line
-from sim.engine import ENGINES, simulate
+from sim.checks import one_line
+from sim.choices import ENGINES
+from sim.engine import simulate
+from sim.errors import ScenarioError
 from sim.footprint import Estimate
 from sim.report import summary
 from sim.scenario import Scenario
-from sim.workload_config import Workload
 
 COLUMNS = [
     "region_set",
@@ -149,18 +150,15 @@ def check_options(seeds: int, workers: int, scheduler: str | None, engine: str) 
 
 
 def at_load(scenario: Scenario, rate: float) -> Scenario:
-    """The scenario at ``rate`` requests per second, its workload validated again so that a
-    duration_s gives requests = rate x duration."""
+    """The scenario at ``rate`` requests per second, validated again: a duration_s gives
+    requests = rate x duration, and a load the scenario refuses (a free tier's limits) is
+    refused as it would be in the file."""
     if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not rate > 0:
         raise ScenarioError(f"--loads: {rate!r}: allowed request rates [req/s] above 0")
-    fields = dict(scenario.workload)
-    if scenario.workload.duration_s is not None:
-        del fields["requests"]  # derived from the duration, at the new rate
     try:
-        workload = Workload.model_validate({**fields, "rate_rps": float(rate)})
+        return scenario.replace(workload=scenario.workload.replace(rate_rps=float(rate)))
     except ValidationError as error:
-        raise ScenarioError(f"--loads: {rate:g}: {one_line(error, Workload)}") from None
-    return scenario.model_copy(update={"workload": workload})
+        raise ScenarioError(f"--loads: {rate:g}: {one_line(error, Scenario)}") from None
 
 
 def in_processes(runs: list[tuple], workers: int, progress: Progress) -> list[pd.DataFrame]:

@@ -3,17 +3,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 import sim
-from sim import plots, report
+from sim import report
 from sim.contention import needs_des
+from sim.data import CONTINENT_NAMES
 from sim.databases import LOCAL, describe_site, product
 from sim.deployment import alternative_plan, deployment
-from sim.replications import LEVEL, Replicated
 from sim.report import latency
-from sim.search import RECHECK, Optimum
+
+if TYPE_CHECKING:
+    from sim.replications import Replicated
+    from sim.search import Optimum
 
 SHOWN = {
     "region_set": "region set",
@@ -29,7 +34,11 @@ SHOWN = {
     "user_hours_saved_month": "user-h saved",
     "usd_per_user_hour_saved": "$/user-h",
 }
-COST_ITEMS = {"region_set": "region set", **plots.COST_ITEMS, "monthly_cost_usd": "total $/month"}
+BILL_COLUMNS = {
+    "region_set": "region set",
+    **report.COST_ITEMS,
+    "monthly_cost_usd": "total $/month",
+}
 DYNAMICS = {
     "error_rate": "failed %",
     "throttled_share": "throttled %",
@@ -43,7 +52,7 @@ def format_summary(result: sim.Result) -> str:
     """The terminal view: one row per region set, p50 per continent, the bill by item, and
     the verdict sentences."""
     table = shown(result.summary).set_index("region set")
-    continents = report.continent_p50(result.requests).rename(columns=plots.CONTINENT_NAMES)
+    continents = report.continent_p50(result.requests).rename(columns=CONTINENT_NAMES)
     continents = continents.rename_axis(index="p50 ms by continent", columns=None)
     bill = cost_items(result.summary).set_index("region set").rename_axis("$/month")
     return "\n".join(
@@ -69,7 +78,7 @@ def engine_note(result: sim.Result) -> str:
 
 def cost_items(summary: pd.DataFrame) -> pd.DataFrame:
     """The monthly bill of each region set by item [USD]."""
-    return summary[list(COST_ITEMS)].rename(columns=COST_ITEMS)
+    return summary[list(BILL_COLUMNS)].rename(columns=BILL_COLUMNS)
 
 
 def shown(summary: pd.DataFrame) -> pd.DataFrame:
@@ -105,6 +114,8 @@ def terminal_formats(table: pd.DataFrame) -> dict:
 def format_optimum(optimum: Optimum) -> str:
     """The best set of each size as a table to read (its objective's 95 % interval over the
     replications beside it), how each tie was broken, and how the search went."""
+    from sim.search import RECHECK
+
     best = optimum.best
     label = optimum.objective
     table = pd.DataFrame(
@@ -150,6 +161,8 @@ def format_sweep(table: pd.DataFrame) -> str:
 
 def format_replicated(replicated: Replicated, count: int) -> str:
     """Each metric's mean and confidence interval per region set, then every pair of sets."""
+    from sim.replications import LEVEL
+
     table = replicated.table
     shown = {"region set": table["region_set"]}
     for metric, label in (("p50_ms", "p50 ms"), ("p99_ms", "p99 ms"), ("mean_ms", "mean ms")):

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 import pandas as pd
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
+from sim import units
 from sim.checks import scenario_path
 from sim.data import CONTINENTS, countries
 from sim.fields import File, Kilobytes, Seconds, Share, Strict
@@ -66,7 +67,9 @@ class Users(Strict):
 
     @model_validator(mode="after")
     def _load_traffic(self):
-        if isinstance(self.where, Path):
+        """Read the traffic file once: validated again as a section of a variant, the users
+        keep the table they hold."""
+        if isinstance(self.where, Path) and self._traffic is None:
             try:
                 self._traffic = read_traffic(self.where)
             except ValueError as error:
@@ -131,8 +134,23 @@ class Workload(Strict):
         None, description="follow users' local time of day (rate_rps is the mean)"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _requests_from_duration(cls, data):
+        """With duration_s and no requests, requests is rate_rps x duration_s: derived from
+        the input, before the fields are checked, so that the frozen model is built holding
+        it. Input the fields refuse, or a count out of range, is left for the checks to name."""
+        if not isinstance(data, dict) or data.get("duration_s") is None or "requests" in data:
+            return data
+        rate = data.get("rate_rps", cls.model_fields["rate_rps"].default)
+        try:
+            requests = round(rate * units.seconds(data["duration_s"]))
+        except (TypeError, ValueError, OverflowError):
+            return data
+        return {**data, "requests": requests} if 1 <= requests <= MAX_REQUESTS else data
+
     @model_validator(mode="after")
-    def _requests_from_duration(self):
+    def _requests_match_duration(self):
         if self.duration_s is None:
             return self
         requests = round(self.rate_rps * self.duration_s)
@@ -146,5 +164,12 @@ class Workload(Strict):
                 f"workload.duration_s: {self.duration_s:g} s at {self.rate_rps:g} req/s is "
                 f"{requests:,} requests; allowed 1 to {MAX_REQUESTS:,}"
             )
-        self.__dict__["requests"] = requests  # derived once, while the model is being built
         return self
+
+    def _given(self) -> dict[str, object]:
+        """As for any section, less requests when duration_s gives it: a variant at another
+        rate or duration derives its own."""
+        given = super()._given()
+        if self.duration_s is not None:
+            given.pop("requests")
+        return given

@@ -52,7 +52,7 @@ def test_backbone_fit_recovers_the_constants_it_was_made_from(region_pairs):
 def test_internet_fit_recovers_inflation_and_intercept(region_pairs):
     pairs = pairs_table(region_pairs, measured=False)
     pairs["rtt_ms"] = internet_ms(pairs, Network(model=KNOWN), intercept_ms=9.0)
-    fitted, intercept_ms = fit_internet(pairs, KNOWN.model_copy(update={"internet_inflation": 1.0}))
+    fitted, intercept_ms = fit_internet(pairs, KNOWN.replace(internet_inflation=1.0))
     assert fitted.internet_inflation == pytest.approx(1.3, abs=0.01)
     assert intercept_ms == pytest.approx(9.0, abs=0.3)
 

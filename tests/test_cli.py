@@ -38,7 +38,7 @@ def test_run_prints_the_comparison_and_writes_the_outputs(scenario_file, tmp_pat
     ).all()
     by_continent = pd.read_csv(out / "by_continent.csv")
     assert {"region_set", "continent", "requests", "p50_ms", "p99_ms"} <= set(by_continent.columns)
-    log = pd.read_parquet(out / "requests.parquet")
+    log = pd.read_csv(out / "requests.csv.gz")
     assert len(log) == 2 * SMALL["workload"]["requests"]
     assert (out / "latency_cdf.png").read_bytes()[:4] == b"\x89PNG"
     assert "| iad+fra+sin |" in (out / "report.md").read_text()
@@ -301,7 +301,7 @@ def test_regions_in_each_format(capsys):
 def test_each_chart_as_png_and_svg_and_one_self_contained_html(scenario_file, tmp_path):
     outs = [tmp_path / "a", tmp_path / "b"]
     for out in outs:
-        assert main(["run", str(scenario_file), "--out", str(out), "--quiet"]) == 0
+        assert main(["run", str(scenario_file), "--out", str(out), "-q", "--charts", "both"]) == 0
     charts = ["latency_cdf", "cost_latency", "continents", "latency_parts", "cost_breakdown"]
     charts += ["map_iad", "map_iad+fra+sin"]  # a map per region set, named after it
     for stem in charts:
@@ -313,7 +313,8 @@ def test_each_chart_as_png_and_svg_and_one_self_contained_html(scenario_file, tm
     assert 'src="' + "latency_cdf.png" not in page and "<table>" in page
     assert "<h2>Verdict</h2>" in page and "<h2>Assumptions</h2>" in page
     # the same seed gives the same files, byte for byte, but the report's time of the run
-    for name in ["summary.csv", "scenario.yaml", *(f"{stem}.svg" for stem in charts)]:
+    files = ["summary.csv", "scenario.yaml", "requests.csv.gz"]
+    for name in [*files, *(f"{stem}.{kind}" for stem in charts for kind in ("png", "svg"))]:
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
     when = re.compile(r"run \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC with [^:]+: <code>[^<]+</code>")
     pages = [when.sub("run WHEN", (out / "report.html").read_text()) for out in outs]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.checks import DeprecatedRegionWarning, ScenarioError, ScenarioWarning
+from sim.errors import DeprecatedRegionWarning, ScenarioError, ScenarioWarning
 from sim.flytoml import read_fly_toml
 from sim.scenario_files import load_scenario
 

@@ -90,3 +90,21 @@ def test_traffic_table_places_users_at_its_points():
     assert set(users.loc[users["lat"] == 35.68, "country"]) == {"JP"}
     sd = np.sqrt(0.75 * 0.25 / n)
     assert abs(len(madrid) / n - 0.75) < 4 * sd
+
+
+def test_a_scan_of_the_cities_finds_the_k_d_trees_city():
+    """nearest_city scans the cities for a few points (no SciPy to start `rtt`) and asks the
+    tree for more: both must name the same city for every point, or a region's country
+    would depend on how many points were looked up with it."""
+    from sim.data import regions
+    from sim.geo import SCANNED_POINTS, city_tree, nearest_city, unit_vectors
+
+    rng = np.random.default_rng(7)
+    lat = np.concatenate([rng.uniform(-90, 90, 2000), regions()["lat"].to_numpy(float)])
+    lon = np.concatenate([rng.uniform(-180, 180, 2000), regions()["lon"].to_numpy(float)])
+    by_tree = city_tree().query(unit_vectors(lat, lon))[1]
+    starts = range(0, len(lat), SCANNED_POINTS)
+    by_scan = [
+        nearest_city(lat[i : i + SCANNED_POINTS], lon[i : i + SCANNED_POINTS]) for i in starts
+    ]
+    assert np.array_equal(np.concatenate(by_scan), by_tree)

@@ -11,6 +11,8 @@ import sim
 ORDER = [
     "units",  # quantities as people write them: 90s, 512mb
     "signals",  # SIGTERM as an exception
+    "errors",  # what bad input raises
+    "choices",  # the names the command line offers: engines, formats, objectives
     "data",  # data: packaged tables
     "geo",  # great circles and where the users are
     "fly_prices",  # Fly's list prices
@@ -19,10 +21,11 @@ ORDER = [
     *("flytoml", "scenario_files"),  # input: YAML or fly.toml -> Scenario
     *("paths", "network", "routing", "calibration", "workload", "queueing"),  # model
     *("database_cost", "deployment", "cost"),  # where a candidate runs, its bill
-    *("draws", "outages", "database_paths", "plan"),  # a region set's requests, planned
+    *("draws", "outages", "database_paths", "round_trips", "plan"),  # a set's requests, planned
     *(
         "cpu",
         "machine",
+        "request_process",
         "fleet",
         "analytic",
         "contention",
@@ -38,12 +41,13 @@ ORDER = [
         "maps",
     ),  # report: tables and figures from the request log
     *("sweeps", "replications", "search", "sizing"),  # studies: many runs of a scenario
-    *("result", "__init__", "provenance", "tables", "review", "output_folder", "outputs"),  # face
-    *("cli_reference", "cli_options", "cli_studies", "cli", "entry", "__main__"),  # and the command
+    *("__init__", "provenance", "tables", "review", "output_folder"),  # face: the report,
+    *("log_file", "fork_pool", "chart_files", "outputs", "result"),  # the files, `Result`
+    *("cli_options", "cli_reference", "cli_studies", "cli", "entry", "__main__"),  # and the command
 ]
 ONLY_IN = {
-    "simpy": {"cpu", "machine", "fleet"},
-    "matplotlib": {"plots", "maps", "result", "outputs"},
+    "simpy": {"cpu", "machine", "request_process", "fleet"},
+    "matplotlib": {"plots", "maps", "result", "chart_files"},
     "yaml": {"scenario_files"},
     "tomllib": {"flytoml"},
     "tqdm": {"cli", "cli_studies"},
@@ -94,3 +98,54 @@ def test_public_api_is_short_and_present():
     assert sim.__all__ == sorted(sim.__all__)
     for name in sim.__all__:
         assert hasattr(sim, name)
+
+
+HEAVY = ("matplotlib", "scipy", "dask", "distributed", "pyarrow", "simpy", "pandas", "pydantic")
+LOADED = (
+    "import sys\n"
+    "{code}\n"
+    "print('loaded:', *sorted({{name.split('.')[0] for name in sys.modules}} & set({heavy!r})))"
+)
+
+
+def heavy_loaded(code: str) -> set[str]:
+    """Which of HEAVY a fresh interpreter has imported after running ``code``."""
+    import subprocess
+    import sys
+
+    program = LOADED.format(code=code, heavy=HEAVY)
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    last = done.stdout.splitlines()[-1]  # after what the code printed
+    return set(last.removeprefix("loaded:").split())
+
+
+ROOT = SOURCE.parent
+SEED = "scenarios/fly-seed.yaml"
+
+
+@pytest.mark.parametrize(
+    ("code", "allowed"),
+    [
+        ("import sim", set()),
+        ("import sim; sim.ScenarioError; sim.ENGINES", set()),
+        ("from sim.entry import main; main(['--help'])", set()),
+        ("from sim.entry import main; main(['rtt', 'mad', 'gru'])", {"pandas", "pydantic"}),
+        ("from sim.entry import main; main(['regions'])", {"pandas"}),
+        (f"from sim.entry import main; main(['validate', {SEED!r}])", {"pandas", "pydantic"}),
+        (
+            f"from sim.entry import main; main(['run', {SEED!r}, '-q'])",
+            {"pandas", "pydantic", "simpy"},
+        ),
+        (f"import sim; sim.run(sim.load_scenario({SEED!r}))", {"pandas", "pydantic", "simpy"}),
+    ],
+    ids=["import", "names", "help", "rtt", "regions", "validate", "run", "sim.run"],
+)
+def test_each_entry_imports_only_what_it_uses(code, allowed):
+    """`import sim` and each command start fast (benchmarks/start.py times them): matplotlib,
+    SciPy, Dask and pyarrow load only when a chart, a fit, a cluster or a Parquet file is
+    asked for, and a command loads no engine it does not run."""
+    if "pandas" in allowed:  # pandas itself imports pyarrow when it is installed
+        allowed = allowed | {"pyarrow"}
+    assert heavy_loaded(code) <= allowed

@@ -185,3 +185,26 @@ def test_handshakes_by_protocol():
     assert Network().handshake_rtts == 2
     assert Network(protocol="tcp_tls12").handshake_rtts == 3
     assert Network(protocol="quic").handshake_rtts == 1
+
+
+@pytest.mark.parametrize("inflations", [(1.0, 1.0), (1.3, 1.1), (1.234567, 1.0987)])
+def test_the_hub_routes_are_scipys_dijkstra_to_the_bit(inflations):
+    """paths.dijkstra_all replaces scipy's shortest_path (SciPy is not imported to route): the
+    same sums in the same order, so every route is equal to the last bit, not just close."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import shortest_path
+
+    from sim.data import backbone_hubs, backbone_links
+    from sim.paths import hub_coordinates, hub_route_km
+
+    hubs, links = backbone_hubs(), backbone_links()
+    index = {code: i for i, code in enumerate(hubs["hub"])}
+    a, b = links["a"].map(index).to_numpy(), links["b"].map(index).to_numpy()
+    lat, lon = hub_coordinates()
+    land, sea = inflations
+    weight = haversine_km(lat[a], lon[a], lat[b], lon[b]) * np.where(
+        links["medium"].to_numpy() == "sea", sea, land
+    )
+    graph = csr_matrix((weight, (a, b)), shape=(len(hubs), len(hubs)))
+    expected = shortest_path(graph, method="D", directed=False)
+    assert np.array_equal(hub_route_km(land, sea), expected)

@@ -10,8 +10,9 @@ import pytest
 from conftest import small_scenario
 
 import sim
+from sim.chart_files import unique_stems
 from sim.data import cities
-from sim.outputs import unique_stems, write_outputs
+from sim.outputs import write_outputs
 
 
 def test_region_sets_whose_names_collide_keep_a_map_each(tmp_path):

@@ -5,8 +5,8 @@ import pytest
 from conftest import small_scenario
 
 from sim import search
-from sim.checks import ScenarioError
 from sim.cli import main
+from sim.errors import ScenarioError
 from sim.search import optimize
 from sim.tables import format_optimum
 

@@ -9,8 +9,8 @@ import pytest
 
 import sim
 from sim import ScenarioWarning, build_scenario, sizing
-from sim.checks import ScenarioError
 from sim.cli import main
+from sim.errors import ScenarioError
 from sim.sizing import memory_for, p99_with_failures, size, sizes
 
 # conftest's small scenarios do no CPU work, so that other tests never meet the quota; here

@@ -13,9 +13,9 @@ import pytest
 from conftest import small_scenario
 
 import sim
-from sim.checks import ScenarioError
 from sim.cli import main
 from sim.engine import simulate
+from sim.errors import ScenarioError
 from sim.replications import replicate
 from sim.report import summary
 from sim.scenario import Sweep
@@ -44,8 +44,7 @@ def test_one_row_per_set_load_and_seed_in_order(table):
 
 
 def test_a_run_is_a_plain_simulation_of_the_variant(scenario, table):
-    workload = scenario.workload.model_copy(update={"rate_rps": 10.0})
-    variant = scenario.model_copy(update={"workload": workload})
+    variant = scenario.replace(workload=scenario.workload.replace(rate_rps=10.0))
     run = simulate(variant, replication=0)
     expected = summary(run.requests, run.machines, run.engines, variant)
     rows = table[(table["rate_rps"] == 10) & (table["seed"] == 0)].reset_index(drop=True)
@@ -59,8 +58,10 @@ def test_seeds_are_independent_replications(table):
 
 
 def timed(scenario, duration_s):
-    workload = scenario.workload.model_copy(update={"duration_s": duration_s})
-    return scenario.model_copy(update={"workload": workload})
+    """The scenario counting its requests by a duration instead (both given must agree)."""
+    requests = round(scenario.workload.rate_rps * duration_s)
+    workload = scenario.workload.replace(duration_s=duration_s, requests=requests)
+    return scenario.replace(workload=workload)
 
 
 def test_a_duration_keeps_its_length_at_every_load(scenario):
@@ -180,6 +181,6 @@ def test_a_scheduler_without_dask_names_the_extra(scenario, monkeypatch):
 
 
 def test_the_scenarios_sweep_section_is_the_default_in_python_as_on_the_command_line(scenario):
-    swept = scenario.model_copy(update={"sweep": Sweep(loads=[10, 40], seeds=2)})
+    swept = scenario.replace(sweep=Sweep(loads=[10, 40], seeds=2))
     pd.testing.assert_frame_equal(sweep(swept), sweep(scenario, loads=LOADS, seeds=SEEDS))
     assert sim.sweep is sweep and sim.replicate is replicate

@@ -1,0 +1,86 @@
+"""How long the command takes to start, against `python -c "import pandas"` in the same run.
+
+Run: python benchmarks/start.py [--repeat N]   (benchmarks/run.py --start prints the same)
+
+Each command is run REPEAT times, interleaved with the baseline so that a busy machine slows
+both alike, and the median wall time of each is kept. Goals (issue 20): `globalness --help`
+and one shell-completion TAB (bash, after `globalness run --fo`) at most 1.0x the baseline,
+`globalness rtt mad gru` at most 1.5x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPEAT = 7
+BASELINE = [sys.executable, "-c", "import pandas"]
+TAB = "TAB after `run --fo`"
+GOALS = {("--help",): 1.0, (TAB,): 1.0, ("rtt", "mad", "gru"): 1.5}  # at most x the baseline
+COMPLETION = {"_GLOBALNESS_COMPLETE": "bash_complete", "COMP_WORDS": "globalness run --fo",
+              "COMP_CWORD": "2"}  # fmt: skip
+
+
+def command() -> list[str]:
+    """The installed `globalness` script beside this Python, else `python -m sim`."""
+    script = Path(sys.executable).parent / "globalness"
+    found = script if script.exists() else shutil.which("globalness")
+    return [str(found)] if found else [sys.executable, "-m", "sim"]
+
+
+def wall_s(argv: list[str]) -> float:
+    """Seconds to run ``argv``; a TAB is the command with bash's completion variables set."""
+    tab = argv[-1] == TAB
+    environment = {**os.environ, **COMPLETION} if tab else None
+    start = time.perf_counter()
+    subprocess.run(
+        argv[:-1] if tab else argv, check=True, env=environment,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    return time.perf_counter() - start
+
+
+def start_times(repeat: int = REPEAT) -> list[tuple[str, float, float, float]]:
+    """(command, median seconds, baseline median seconds, goal ratio) per command in GOALS."""
+    runs = {args: [] for args in GOALS}
+    baseline = []
+    wall_s(BASELINE)  # a warm-up: the files each first run reads come from disk
+    for args in GOALS:
+        wall_s([*command(), *args])
+    for _ in range(repeat):
+        for args in GOALS:
+            baseline.append(wall_s(BASELINE))
+            runs[args].append(wall_s([*command(), *args]))
+    base = statistics.median(baseline)
+    return [
+        (" ".join(["globalness", *args]), statistics.median(runs[args]), base, goal)
+        for args, goal in GOALS.items()
+    ]
+
+
+def report(repeat: int = REPEAT) -> str:
+    lines = []
+    for shown, seconds, base, goal in start_times(repeat):
+        ratio = seconds / base
+        mark = "ok" if ratio <= goal else "over"
+        lines.append(
+            f"{shown:<34} {seconds:6.2f} s = {ratio:4.2f} x `import pandas` ({base:.2f} s); "
+            f"goal <= {goal:.1f} x: {mark}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=REPEAT, help="runs of each, median kept")
+    print(report(parser.parse_args().repeat))
+
+
+if __name__ == "__main__":
+    main()
