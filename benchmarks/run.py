@@ -1,7 +1,7 @@
 """Throughput and memory of both engines, against baselines measured in the same run.
 
 Run: python benchmarks/run.py [--requests N] [--analytic-requests N] [--rss] [--size] [--memory]
-                              [--write]
+                              [--write] [--start]
 
 Prints requests per second of the discrete-event engine and of the analytic engine, each on
 the full model (users, anycast, network draws, the request log; the DES adds the proxy,
@@ -19,7 +19,9 @@ a 1M-request run of one region set per engine, each in a child process; with --s
 --memory, each command's printed memory estimate against its measured peak over a range of
 sizes (benchmarks/memory.py); with --write, how long `globalness run` of the seed scenario
 takes with `--out` against without (issue 20: at most WRITE_GOAL times), the two interleaved
-WRITE_REPEAT times so that a busy machine slows both alike, each the median of its runs.
+WRITE_REPEAT times so that a busy machine slows both alike, each the median of its runs;
+with --start, how long `globalness --help`, a TAB and `globalness rtt mad gru` take against
+`python -c "import pandas"` (benchmarks/start.py).
 """
 
 from __future__ import annotations
@@ -149,7 +151,15 @@ def main() -> None:
     parser.add_argument(
         "--write", action="store_true", help="seconds of the seed run with --out and without"
     )
+    parser.add_argument(
+        "--start", action="store_true", help="start times against import pandas (start.py)"
+    )
     args = parser.parse_args()
+    if args.start:  # first, before this process loads the engines and heats the machine
+        sys.path.insert(0, str(Path(__file__).parent))
+        import start
+
+        print(start.report())
     warnings.simplefilter("ignore")
     sets = len(SCENARIO["region_sets"])
     des_n, analytic_n = args.requests * sets, args.analytic_requests * sets

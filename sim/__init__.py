@@ -10,6 +10,8 @@ result.machines         # per Machine: running seconds and starts (compute cost 
 result.engines          # per region set: the engine that ran (des or analytic) and why
 result.plot_cdf()       # matplotlib Figures: also plot_cost_latency, plot_continents,
                         # plot_parts, plot_cost, plot_map(set, by), plot_daily
+result.save("out/seed")  # the folder `globalness run --out` writes (charts="png", log="csv")
+result.to_html()        # the report as one HTML page, its PNG charts embedded
 sim.estimate(scenario)  # about how long and how much memory a run takes
 sim.run(scenario, engine="analytic")  # or "des"; "auto" (the default) picks per region set
 sim.optimize(scenario, range(1, 7), "p99")  # the best region set of each size (Optimum)
