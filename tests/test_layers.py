@@ -115,14 +115,18 @@ def heavy_loaded(code: str) -> set[str]:
 
     program = LOADED.format(code=code, heavy=HEAVY)
     done = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=ROOT
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=SOURCE.parent,
     )
     last = done.stdout.splitlines()[-1]  # after what the code printed
     return set(last.removeprefix("loaded:").split())
 
 
-ROOT = SOURCE.parent
-SEED = "scenarios/fly-seed.yaml"
+# absolute, since the interpreter runs beside the installed package (which CI installs from a copy)
+SEED = str(Path(__file__).resolve().parent.parent / "scenarios" / "fly-seed.yaml")
 
 
 @pytest.mark.parametrize(
