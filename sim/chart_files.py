@@ -2,7 +2,8 @@
 their file names, and each one's PNG or SVG bytes, the same for the same run.
 
 Each chart is a job for sim.fork_pool: drawn and saved on this process or a fork of it, then
-dropped, so that no more than two figures are alive at a time.
+dropped, so that no more than two figures are alive at a time; the maps are two jobs, each
+redrawing one figure (sim.maps.LatencyMap) for half of the region sets.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from functools import partial
 
 import matplotlib
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
 import sim
 from sim.fork_pool import Job
-from sim.maps import latency_scale, plot_map
+from sim.maps import LatencyMap, latency_scale
 from sim.plots import covers_a_day
 
 CHARTS = {  # file stem: (Result method, caption)
@@ -55,17 +57,40 @@ def chart_jobs(result: sim.Result, kinds: tuple[str, ...]) -> list[Job]:
         return []
     draws = {stem: getattr(result, CHARTS[stem][0]) for stem in captions(result)
              if stem in CHARTS}  # fmt: skip
-    scale = latency_scale(result.requests)  # every map's, computed once
-    for name, stem in unique_stems(list(result.scenario.candidates)).items():
-        draws[f"map_{stem}"] = partial(plot_map, result.requests, name, "p50", scale)
     order = [stem for stem in SLOWEST if stem in draws] + [s for s in draws if s not in SLOWEST]
-    return [partial(chart_file, stem, draws[stem], kinds) for stem in order]
+    jobs = [partial(chart_file, stem, draws[stem], kinds) for stem in order]
+    scale = latency_scale(result.requests)  # every map's, computed once
+    maps = list(unique_stems(list(result.scenario.candidates)).items())
+    for share in (maps[0::2], maps[1::2]):  # a job for each process
+        if share:
+            names = [name for name, _ in share]
+            rows = result.requests[result.requests["region_set"].isin(names)]
+            jobs.append(partial(map_files, rows, share, scale, kinds))
+    return jobs
 
 
 def chart_file(stem: str, draw: Callable[[], Figure], kinds: tuple[str, ...]) -> dict[str, bytes]:
     """One chart drawn and saved as each of ``kinds``: ``{stem}.png`` and/or ``{stem}.svg``."""
     figure = draw()
     return {f"{stem}.{kind}": image(figure, kind) for kind in kinds}
+
+
+def map_files(
+    requests: pd.DataFrame,
+    maps: list[tuple[str, str]],
+    scale: tuple[float, float],
+    kinds: tuple[str, ...],
+) -> dict[str, bytes]:
+    """The p50 map of each (region set, file stem) of ``maps`` as ``map_{stem}.png`` and/or
+    ``.svg``, on one LatencyMap: its PNGs painted over the world painted once."""
+    world = LatencyMap(requests, scale)
+    files = {}
+    for name, stem in maps:
+        world.show(name)
+        for kind in kinds:
+            data = png(world.pixels(DPI), DPI) if kind == "png" else image(world.figure, kind)
+            files[f"map_{stem}.{kind}"] = data
+    return files
 
 
 def image(figure: Figure, kind: str) -> bytes:

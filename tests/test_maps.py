@@ -1,14 +1,17 @@
 """The world map: Natural Earth outlines that put cities in their countries, and a chart that
 draws every user of a set once, with the set's regions labelled."""
 
+import io
+
 import numpy as np
 import pytest
 from conftest import small_scenario
 from matplotlib.path import Path
 
 import sim
+from sim.chart_files import DPI
 from sim.data import world_outlines
-from sim.maps import plot_map
+from sim.maps import LatencyMap, plot_map
 
 BERLIN = (13.40, 52.52)  # lon, lat [deg]
 MASERU = (27.48, -29.31)  # capital of Lesotho, a hole in South Africa's polygon
@@ -121,3 +124,33 @@ def test_unknown_set_or_colouring_is_refused(requests):
         plot_map(requests, "mad")
     with pytest.raises(ValueError, match="by='country'"):
         plot_map(requests, "iad", by="country")
+
+
+def test_a_latency_map_redrawn_for_another_set_is_that_sets_map(requests):
+    """LatencyMap reuses one figure: after showing a set, the next set's map has only its own
+    points, sites and title, as a map drawn afresh has."""
+    world = LatencyMap(requests)
+    world.show("iad+fra+sin")
+    ax = world.show("iad").axes[0]
+    fresh = plot_map(requests, "iad").axes[0]
+    assert [t.get_text() for t in ax.texts] == [t.get_text() for t in fresh.texts] == ["iad"]
+    assert len(ax.collections) == 1
+    assert np.array_equal(ax.collections[0].get_offsets(), fresh.collections[0].get_offsets())
+    assert ax.get_title() == fresh.get_title()
+
+
+def test_a_latency_maps_painted_pixels_are_savefigs(requests):
+    """`pixels` paints the set's artists over the rest painted once; the result is, pixel for
+    pixel, what savefig paints from scratch, for each set in turn (a set with a legend too)."""
+    rows = requests.copy()
+    south = (rows["region_set"] == "iad") & (rows["user_lat"] < 0)
+    rows.loc[south, "outcome"] = "failed_no_machine"  # a legend of places with no answer
+    world = LatencyMap(rows)
+    for name in ("iad", "iad+fra+sin", "iad"):
+        figure = world.show(name)
+        painted = world.pixels(DPI)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="rgba", dpi=DPI)
+        full = np.frombuffer(buffer.getvalue(), np.uint8).reshape(*painted.shape[:2], 4)
+        assert np.array_equal(painted, full[:, :, :3]), name
+        assert (figure.axes[0].get_legend() is not None) == (name == "iad")
