@@ -4,9 +4,10 @@ Run: python benchmarks/memory.py (or python benchmarks/run.py --memory)
 
 Each case runs `globalness` in a child process on a generated scenario (the benchmark app of
 benchmarks/run.py, with its requests, users and region sets varied) and samples, every
-20 ms, the resident memory of that process and all its descendants (worker processes
-count), keeping the peak. The estimate is the one the command prints on stderr before it
-simulates. The goal (issue 19): the measured peak within 2x of the estimate either way.
+20 ms, the memory of that process and all its descendants (worker processes and the fork
+that draws charts count; shared pages once: PSS), keeping the peak. The estimate is the
+one the command prints on stderr before it simulates. The goal (issue 19): the measured
+peak within 2x of the estimate either way.
 """
 
 from __future__ import annotations
@@ -65,11 +66,12 @@ def scenario(folder: Path, requests: int, users: int, sets: int, points: int) ->
     return path
 
 
-def tree_rss_bytes(root: int) -> int:
-    """Resident memory of process ``root`` and all its descendants, from /proc."""
+def tree_pss_bytes(root: int) -> int:
+    """Memory of process ``root`` and all its descendants, from /proc: the sum of their
+    proportional set sizes (PSS), each page they share divided among the processes sharing
+    it. Not RSS: a fork (the charts of --out) shares its parent's pages, and the sum of RSS
+    would count each of them twice."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    page = os.sysconf("SC_PAGE_SIZE")
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -78,13 +80,22 @@ def tree_rss_bytes(root: int) -> int:
         except (OSError, IndexError):
             continue  # gone meanwhile
         children.setdefault(int(fields[1]), []).append(int(name))
-        rss[int(name)] = int(fields[21]) * page
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()
-        total += rss.get(pid, 0)
+        total += pss_bytes(pid)
         todo += children.get(pid, [])
     return total
+
+
+def pss_bytes(pid: int) -> int:
+    """One process's PSS [bytes] (0 when it is gone)."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    found = re.search(r"^Pss:\s+(\d+) kB", rollup, re.MULTILINE)
+    return int(found.group(1)) * 1024 if found else 0
 
 
 def measure(arguments: list[str]) -> tuple[float, float, float]:
@@ -95,7 +106,7 @@ def measure(arguments: list[str]) -> tuple[float, float, float]:
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peak = 0
     while child.poll() is None:
-        peak = max(peak, tree_rss_bytes(child.pid))
+        peak = max(peak, tree_pss_bytes(child.pid))
         time.sleep(0.02)
     seconds = time.perf_counter() - started
     stderr = child.stderr.read()

@@ -3,7 +3,7 @@
 Every command that simulates (run, validate, optimize, size, sweep, replications) builds one
 `Estimate` from what drives its cost: requests per region set, region sets and their
 engines, users, the points of a team's traffic table, runs, worker processes and charts.
-Its constants are peak resident memory measured on this project's VM (`python
+Its constants are peak memory (PSS, shared pages once) measured on this project's VM (`python
 benchmarks/run.py --memory` prints the estimate beside the measured peak over a range of
 sizes); docs/model.md, "Run-time estimates", gives the figures.
 """
@@ -23,14 +23,14 @@ REQUESTS_PER_S = {  # below what one region set alone ran at (README, Performanc
     "des": 40_000,  # the DES, 2.5-4.2 M/s analytic; several sets share draws and run faster
     "analytic": 2_000_000,
 }
-PROCESS_BYTES = 300e6  # a process with the package imported and its tables loaded (295-300 MB)
+PROCESS_BYTES = 175e6  # a process that simulates: pandas, pydantic, SimPy, its tables (145-170 MB)
 USER_BYTES = 400  # per user drawn: the users table and the draws that follow (395 measured)
 POINT_BYTES = 60  # per point of a team's traffic table: lat, lon, weight, its city (40 measured)
 PLAN_BYTES_PER_REQUEST = 230  # the draws, one set's plan and its temporaries (225 measured)
 LOG_BYTES_PER_REQUEST = 145  # the request log and the tables from it, per request and set
-CHARTS_BYTES = 40e6  # the figures' renderer, and per chart its figure and encoded files
+CHARTS_BYTES = 70e6  # matplotlib, the fork that shares the charts, and per chart its files
 CHART_BYTES = 5e6
-CHART_SECONDS = 0.6  # per chart: drawn, then encoded as PNG and SVG
+CHART_SECONDS = 0.35  # per chart as PNG on two processes (the seed's 15 and its log: +4.9 s)
 LARGE_SECONDS = 600  # beyond this, or LARGE_BYTES, a run needs --yes / allow_large
 LARGE_BYTES = 4e9
 
