@@ -61,9 +61,9 @@ def plot_map(
     names = set_order(requests["region_set"])
     if region_set not in names:
         raise ValueError(f"{region_set!r} is not in the log; region sets: {', '.join(names)}")
-    if by == "p50":
-        return LatencyMap(requests, scale).show(region_set)
     rows = requests[requests["region_set"] == region_set]
+    if by == "p50":
+        return LatencyMap(rows, scale or latency_scale(requests)).show(region_set)
     codes = regions_of(rows, region_set)
     legend_inside = len(codes) <= LEGEND_INSIDE
     fig = Chart(figsize=(10 if legend_inside else 11, 4.7), layout="constrained")
