@@ -24,12 +24,15 @@ ONE_SERVER = {  # an alternative host: one server, always on, no proxy limits
 
 
 def alternative_plan(site: str, memory_mb: int) -> pd.Series:
-    """The cheapest plan of an alternative host at ``site`` with at least ``memory_mb`` (its
-    largest plan when none has enough)."""
+    """The cheapest plan of an alternative host at ``site`` with at least ``memory_mb`` and a
+    whole vCPU (its largest plan when none has enough memory). A plan of half a vCPU
+    (Render's Starter, Railway's smallest) is never chosen: the server's vCPUs run at full
+    speed here, and half a vCPU run as a whole one would flatter the host; every site has a
+    plan of one vCPU or more, which costs more and runs as sold."""
     provider, code = site.split(":", 1)
     plans = alternative_plans()
     offered_here = plans["sites"].str.split().map(lambda codes: code in codes)
-    here = plans[(plans["provider"] == provider) & offered_here]
+    here = plans[(plans["provider"] == provider) & offered_here & (plans["vcpu"] >= 1)]
     fits = here[here["ram_gb"] * 1024 >= memory_mb]
     return (fits if len(fits) else here.nlargest(1, "ram_gb")).sort_values("usd_month").iloc[0]
 

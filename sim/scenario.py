@@ -107,7 +107,7 @@ class Scenario(Strict):
         description="single-region hosts run on the same workload, without an anycast edge: "
         "`hetzner:fsn1`, `digitalocean:fra1`, `render:frankfurt`, `railway:us-west2`... "
         "(data/alternative_sites.csv); each is one server of the cheapest plan with the app's "
-        "memory, its database beside it",
+        "memory and a whole vCPU, its database beside it",
     )
     verdict: Verdict = Verdict()
     sweep: Sweep = Sweep()

@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import sim
 from sim.data import CONTINENTS, cities, data_path, egress_prices, measured_rtts, regions
 
 # flyctl's map of 2025-10-28 (https://github.com/superfly/flyctl/pull/4623):
@@ -102,3 +103,29 @@ def test_the_cities_table_is_geonames_as_the_script_makes_it():
     spec.loader.exec_module(module)
     pd.testing.assert_frame_equal(cities(), module.world_cities())
     assert len(cities()) == 34_004 and "NA" in set(cities()["country"])  # Namibia, not a NaN
+
+
+def test_an_alternative_host_gets_a_whole_vcpu_not_a_flattering_half():
+    """Render's Starter (0.5 vCPU, 512 MB, $7) would be simulated as a whole vCPU at full speed:
+    a 256 MB app on render:frankfurt gets Standard (1 vCPU, 2 GB, $25), the cheapest plan of a
+    whole vCPU, and runs (it raised IndexError on a preset "performance-0x")."""
+    from sim.data import alternative_plans
+    from sim.deployment import alternative_plan
+
+    for site in ("render:frankfurt", "railway:us-west2"):
+        plan = alternative_plan(site, 256)
+        assert plan["vcpu"] >= 1
+        plans = alternative_plans()
+        here = plans[(plans["provider"] == site.split(":")[0]) & (plans["vcpu"] >= 1)]
+        assert plan["usd_month"] == here["usd_month"].min()
+    assert alternative_plan("render:frankfurt", 256)["usd_month"] == 25
+    scenario = sim.build_scenario(
+        {
+            "app": {"primary_region": "fra", "vm": "shared-cpu-1x"},
+            "region_sets": [["fra"]],
+            "alternatives": ["render:frankfurt"],
+            "workload": {"requests": 500},
+        }
+    )
+    summary = sim.run(scenario).summary.set_index("region_set")
+    assert summary.loc["render:frankfurt", "ok"] == 500
