@@ -128,18 +128,30 @@ def check_arguments(
 
 
 def check_sizes(scenario: Scenario, sizes: list[int], regions: int) -> None:
-    """Refuse set ``sizes`` (sorted) outside 1 to the ``regions`` to choose from, or larger
-    than the app's Machines (`app.scale_count`) can cover."""
+    """Refuse set ``sizes`` (sorted) outside 1 to the ``regions`` to choose from, larger than
+    the app's Machines (`app.scale_count`) can cover, or so large that its share in the
+    primary region falls below `app.min_machines_running` (the scenario's own check)."""
     if not sizes or sizes[0] < 1 or sizes[-1] > regions:
         raise ScenarioError(
             f"--k: {sizes} is not a range of set sizes; allowed: 1 to {regions} "
             f"(the {regions} active regions)"
         )
     machines = scenario.app.scale_count
-    if machines is not None and sizes[-1] > machines:
+    if machines is None:
+        return
+    if sizes[-1] > machines:
         raise ScenarioError(
             f"--k: sets of {sizes[-1]} regions need more than app.scale_count {machines} "
             "Machines; allowed: at most one region per Machine"
+        )
+    floor = scenario.app.min_machines_running  # kept running in the primary, listed first
+    in_primary = {k: -(-machines // k) for k in range(1, machines + 1)}  # as App.machines_in
+    if in_primary[sizes[-1]] < floor:
+        largest = max(k for k, count in in_primary.items() if count >= floor)
+        raise ScenarioError(
+            f"--k: sets of {sizes[-1]} regions leave the primary region {in_primary[sizes[-1]]} "
+            f"of app.scale_count {machines} Machines, fewer than app.min_machines_running "
+            f"{floor}; allowed: --k up to {largest}"
         )
 
 

@@ -76,6 +76,15 @@ def test_bad_options_name_the_option(arguments, field):
         optimize(small_scenario(**JAPAN), **{"sizes": [1], **arguments})
 
 
+def test_sizes_that_would_leave_the_primary_below_min_machines_running_are_refused():
+    """scale_count 4 spread over 4 regions leaves 1 Machine in the primary, fewer than the 2
+    min_machines_running keeps there: refused before anything runs, naming the largest size
+    (it was a pydantic ValidationError from the middle of the search)."""
+    app = {"scale_count": 4, "min_machines_running": 2}
+    with pytest.raises(ScenarioError, match=r"^--k: sets of 4 regions .* allowed: --k up to 3$"):
+        optimize(small_scenario(app=app, **JAPAN), sizes=[1, 4])
+
+
 def test_the_command_prints_the_best_sets_and_writes_the_csv_and_chart(tmp_path, capsys):
     path = tmp_path / "japan.yaml"
     path.write_text(
