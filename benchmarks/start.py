@@ -22,8 +22,6 @@ from pathlib import Path
 REPEAT = 7
 BASELINE = [sys.executable, "-c", "import pandas"]
 TAB = "TAB after `run --fo`"
-IMPORT = "import sim"  # `python -c "import sim"`, the notebooks' start: no goal, shown beside
-GOALS = {(IMPORT,): None, ("--help",): 1.0, (TAB,): 1.0, ("rtt", "mad", "gru"): 1.5}
 COMPLETION = {"_GLOBALNESS_COMPLETE": "bash_complete", "COMP_WORDS": "globalness run --fo",
               "COMP_CWORD": "2"}  # fmt: skip
 
@@ -35,13 +33,16 @@ def command() -> list[str]:
     return [str(found)] if found else [sys.executable, "-m", "sim"]
 
 
-def argv_of(args: tuple[str, ...]) -> list[str]:
-    """The command line of a case of GOALS."""
-    return [sys.executable, "-c", IMPORT] if args == (IMPORT,) else [*command(), *args]
-
-
-def shown(args: tuple[str, ...]) -> str:
-    return "python -c 'import sim'" if args == (IMPORT,) else " ".join(["globalness", *args])
+def cases() -> list[tuple[str, list[str], float | None]]:
+    """(shown, command line, goal: at most this many times the baseline) of each case;
+    `import sim` is the notebooks' start, timed without a goal."""
+    globalness = command()
+    return [
+        ("python -c 'import sim'", [sys.executable, "-c", "import sim"], None),
+        ("globalness --help", [*globalness, "--help"], 1.0),
+        (f"globalness {TAB}", [*globalness, TAB], 1.0),
+        ("globalness rtt mad gru", [*globalness, "rtt", "mad", "gru"], 1.5),
+    ]
 
 
 def wall_s(argv: list[str]) -> float:
@@ -57,19 +58,21 @@ def wall_s(argv: list[str]) -> float:
 
 
 def start_times(repeat: int = REPEAT) -> list[tuple[str, float, float, float | None]]:
-    """(command, median seconds, baseline median seconds, goal ratio) per case of GOALS."""
-    runs = {args: [] for args in GOALS}
+    """(shown, median seconds, baseline median seconds, goal) per case."""
+    timed = cases()
+    runs: list[list[float]] = [[] for _ in timed]
     baseline = []
     wall_s(BASELINE)  # a warm-up: the files each first run reads come from disk
-    for args in GOALS:
-        wall_s(argv_of(args))
+    for _, argv, _ in timed:
+        wall_s(argv)
     for _ in range(repeat):
-        for args in GOALS:
+        for (_, argv, _), seconds in zip(timed, runs, strict=True):
             baseline.append(wall_s(BASELINE))
-            runs[args].append(wall_s(argv_of(args)))
+            seconds.append(wall_s(argv))
     base = statistics.median(baseline)
     return [
-        (shown(args), statistics.median(runs[args]), base, goal) for args, goal in GOALS.items()
+        (shown, statistics.median(seconds), base, goal)
+        for (shown, _, goal), seconds in zip(timed, runs, strict=True)
     ]
 
 

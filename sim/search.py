@@ -144,8 +144,9 @@ def check_sizes(scenario: Scenario, sizes: list[int], regions: int) -> None:
             f"--k: sets of {sizes[-1]} regions need more than app.scale_count {machines} "
             "Machines; allowed: at most one region per Machine"
         )
-    floor = scenario.app.min_machines_running  # kept running in the primary, listed first
-    in_primary = {k: -(-machines // k) for k in range(1, machines + 1)}  # as App.machines_in
+    app, floor = scenario.app, scenario.app.min_machines_running
+    # the primary is listed first; with scale_count only the set's size sets the counts
+    in_primary = {k: app.machines_in((app.primary_region,) * k)[0] for k in range(1, machines + 1)}
     if in_primary[sizes[-1]] < floor:
         largest = max(k for k, count in in_primary.items() if count >= floor)
         raise ScenarioError(
